@@ -1,0 +1,58 @@
+import * as core from '@actions/core';
+import { parseBoolean, parseNonNegativeInt, parsePlatforms, parsePositiveInt, parseShard } from '../config/inputs.ts';
+import type { Platform } from '../registry/manifest.ts';
+import type { Shard } from '../sync/plan.ts';
+
+/** The action's inputs, keyed by their action.yml names, validated. */
+export interface ActionInputs {
+  readonly config?: string;
+  readonly authFile?: string;
+  readonly imagesFile?: string;
+  readonly images?: string;
+  readonly concurrency: number;
+  readonly retries: number;
+  readonly registry?: string;
+  readonly namespace?: string;
+  readonly platforms?: Platform[];
+  readonly force: boolean;
+  readonly dryRun: boolean;
+  readonly failOnError: boolean;
+  readonly shard?: Shard;
+  readonly summary: boolean;
+  readonly githubToken?: string;
+}
+
+const optional = (name: string): string | undefined => core.getInput(name) || undefined;
+const flag = (name: string, fallback: boolean): boolean => {
+  const value = core.getInput(name);
+  return value === '' ? fallback : parseBoolean(`input "${name}"`, value);
+};
+
+/** The token is masked the moment it is read, before anything else can log. */
+export function readInputs(): ActionInputs {
+  const githubToken = optional('github-token');
+  if (githubToken !== undefined) core.setSecret(githubToken);
+  const platforms = optional('platforms');
+  const shard = optional('shard');
+  return {
+    ...pick('config', optional('config')),
+    ...pick('authFile', optional('auth-file')),
+    ...pick('imagesFile', optional('images-file')),
+    ...pick('images', optional('images')),
+    concurrency: parsePositiveInt('input "concurrency"', core.getInput('concurrency') || '5'),
+    retries: parseNonNegativeInt('input "retries"', core.getInput('retries') || '2'),
+    ...pick('registry', optional('registry')),
+    ...pick('namespace', optional('namespace')),
+    ...(platforms !== undefined && { platforms: parsePlatforms('input "platforms"', platforms) }),
+    force: flag('force', false),
+    dryRun: flag('dry-run', false),
+    failOnError: flag('fail-on-error', true),
+    ...(shard !== undefined && { shard: parseShard('input "shard"', shard) }),
+    summary: flag('summary', true),
+    ...pick('githubToken', githubToken),
+  };
+}
+
+function pick<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}

@@ -1,0 +1,113 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { stringify } from 'yaml';
+import pkg from '../../package.json' with { type: 'json' };
+import { ConfigError, loadConfig } from '../config/index.ts';
+import { explain } from '../report/explain.ts';
+import { toJsonReport } from '../report/json.ts';
+import { describeResult } from '../report/lines.ts';
+import { Progress } from '../report/progress.ts';
+import { Redactor } from '../report/redact.ts';
+import { type SessionReport, runSession } from '../sync/session.ts';
+import type { Logger, SyncEvent } from '../sync/types.ts';
+import { type CliOptions, parseArgs } from './args.ts';
+
+const PROGRESS_EVERY_MS = 10_000;
+
+/** Exit codes: 0 all done, 1 some tags failed (the rest synced), 2 usage or config error (nothing synced). */
+export async function run(argv: readonly string[]): Promise<number> {
+  const redact = new Redactor();
+  const env = process.env;
+  let opts: CliOptions;
+  let config: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    const parsed = parseArgs(argv, pkg.version, (text) => process.stdout.write(text));
+    if (typeof parsed === 'number') return parsed;
+    opts = parsed;
+    config = await loadConfig({
+      cwd: process.cwd(),
+      ...(opts.config !== undefined && { config: opts.config }),
+      ...(opts.auth !== undefined && { auth: opts.auth }),
+      ...(opts.images !== undefined && { images: opts.images }),
+      env,
+      defaults: {
+        ...((opts.registry ?? env.DEFAULT_REGISTRY) !== undefined && { registry: opts.registry ?? env.DEFAULT_REGISTRY }),
+        ...((opts.namespace ?? env.DEFAULT_NAMESPACE) !== undefined && { namespace: opts.namespace ?? env.DEFAULT_NAMESPACE }),
+      },
+      onSecret: (s) => redact.add(s),
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${redact.apply(err.message).replace(/^/gm, 'image-sync: ')}\n`);
+    return 2;
+  }
+
+  const logFile: WriteStream | undefined = opts.log === undefined ? undefined : createWriteStream(opts.log, { flags: 'a' });
+  const write = (line: string) => {
+    const text = `${new Date().toISOString()} ${redact.apply(line)}\n`;
+    if (logFile !== undefined) logFile.write(text);
+    else process.stderr.write(text);
+  };
+  const logger: Logger = {
+    debug: () => {},
+    info: (m) => write(m),
+    warn: (m) => write(`warning: ${m}`),
+    error: (m) => write(`error: ${m}`),
+  };
+  for (const w of config.warnings) logger.warn(w);
+
+  const progress = new Progress();
+  const stopProgress = progress.every(PROGRESS_EVERY_MS, (line) => process.stderr.write(`${line}\n`));
+  const stop = new AbortController();
+  const onSigint = () => (stop.signal.aborted ? process.exit(130) : stop.abort());
+  process.on('SIGINT', onSigint);
+  let report: SessionReport;
+  try {
+    report = await runSession(config, {
+      env,
+      logger,
+      onSecret: (s) => redact.add(s),
+      concurrency: opts.proc,
+      retries: opts.retries,
+      force: opts.force,
+      dryRun: opts.dryRun,
+      ...(opts.platforms !== undefined && { platforms: opts.platforms }),
+      ...(opts.shard !== undefined && { shard: opts.shard }),
+      stop: stop.signal,
+      emit: (event: SyncEvent) => {
+        progress.onEvent(event);
+        if (event.type === 'task-finished') logger.info(describeResult(event.result));
+        if (event.type === 'index-filtered')
+          logger.warn(`platform filter: ${event.task.destination.repository} gets index ${event.to}, not ${event.from}`);
+      },
+    });
+  } catch (err) {
+    logger.error(`image-sync stopped: ${explain(err).reason}`);
+    return 1;
+  } finally {
+    stopProgress();
+    process.off('SIGINT', onSigint);
+  }
+  for (const w of report.warnings) logger.warn(w);
+  logger.info(progress.line());
+  await writeOutputs(opts, report, (text) => redact.apply(text));
+  await new Promise<void>((done) => (logFile === undefined ? done() : logFile.end(done)));
+  const t = report.totals;
+  process.stderr.write(
+    `${report.dryRun ? `${t.planned} to copy` : `${t.synced} synced`}, ${t.skipped} skipped, ${t.failed} failed\n`,
+  );
+  return t.failed > 0 ? 1 : 0;
+}
+
+async function writeOutputs(opts: CliOptions, report: SessionReport, redact: (text: string) => string) {
+  if (opts.report !== undefined) {
+    await writeFile(resolve(opts.report), redact(`${JSON.stringify(toJsonReport(report), null, 2)}\n`));
+  }
+  if (opts.outputSuccessImages !== undefined) {
+    const ok: Record<string, string> = {};
+    for (const r of report.results) if (r.status === 'synced' || r.status === 'skipped') ok[r.source] = r.destination;
+    const text = opts.outputImagesFormat === 'json' ? `${JSON.stringify(ok, null, 2)}\n` : stringify(ok);
+    await writeFile(resolve(opts.outputSuccessImages), text);
+  }
+}

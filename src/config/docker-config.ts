@@ -1,0 +1,144 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { canonicalRegistry, DOCKER_HUB } from '../registry/reference.ts';
+import type { Credentials } from '../registry/transport/auth.ts';
+
+/**
+ * Credentials people already have: the Docker config that `docker login`, docker/login-action and
+ * the cloud login actions leave behind — `auths` entries and credential helpers.
+ */
+
+const AuthEntry = z.looseObject({
+  auth: z.string().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  identitytoken: z.string().optional(),
+  registrytoken: z.string().optional(),
+});
+
+const DockerConfigFile = z.looseObject({
+  auths: z.record(z.string(), AuthEntry).optional(),
+  credHelpers: z.record(z.string(), z.string()).optional(),
+  credsStore: z.string().optional(),
+});
+
+export type DockerConfig = z.infer<typeof DockerConfigFile>;
+
+export function dockerConfigPath(env: Record<string, string | undefined>): string {
+  const dir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker');
+  return join(dir, 'config.json');
+}
+
+/** `undefined` when there is no Docker config; a problem with it is a warning, not a failure. */
+export async function readDockerConfig(
+  env: Record<string, string | undefined>,
+  warn: (message: string) => void,
+): Promise<DockerConfig | undefined> {
+  const path = dockerConfigPath(env);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed = DockerConfigFile.safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data;
+    warn(`${path}: not a Docker config file; ignoring it`);
+  } catch {
+    warn(`${path}: not valid JSON; ignoring it`);
+  }
+  return undefined;
+}
+
+/** `https://index.docker.io/v1/`, `ghcr.io`, `https://ghcr.io/` → the canonical registry name. */
+function registryOfKey(key: string): string {
+  const host = key.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
+  return canonicalRegistry(host);
+}
+
+/** The server URL helpers are asked about: Docker Hub keeps its historical name. */
+function helperServer(registry: string): string {
+  return registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
+}
+
+export interface DockerCredentialOptions {
+  readonly onSecret: (secret: string) => void;
+  readonly warn: (message: string) => void;
+  /** Runs `docker-credential-<name> get`; replaceable so tests can count calls. */
+  readonly runHelper?: (name: string, server: string) => Promise<string>;
+}
+
+export async function dockerCredentials(
+  config: DockerConfig,
+  registry: string,
+  opts: DockerCredentialOptions,
+): Promise<Credentials | undefined> {
+  const helper =
+    Object.entries(config.credHelpers ?? {}).find(([key]) => registryOfKey(key) === registry)?.[1] ?? config.credsStore;
+  if (helper !== undefined) {
+    const fromHelper = await helperCredentials(helper, registry, opts);
+    if (fromHelper !== undefined) return fromHelper;
+  }
+  const entry = Object.entries(config.auths ?? {}).find(([key]) => registryOfKey(key) === registry)?.[1];
+  if (entry === undefined) return undefined;
+  if (entry.identitytoken !== undefined) {
+    opts.onSecret(entry.identitytoken);
+    return { token: entry.identitytoken, ...(entry.username !== undefined && { username: entry.username }) };
+  }
+  let { username, password } = entry;
+  if (entry.auth !== undefined) {
+    opts.onSecret(entry.auth);
+    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) {
+      username = decoded.slice(0, colon);
+      password = decoded.slice(colon + 1);
+    }
+  }
+  if (username === undefined || password === undefined) return undefined;
+  opts.onSecret(password);
+  return { username, password };
+}
+
+async function helperCredentials(
+  name: string,
+  registry: string,
+  opts: DockerCredentialOptions,
+): Promise<Credentials | undefined> {
+  const run = opts.runHelper ?? runCredentialHelper;
+  let out: string;
+  try {
+    out = await run(name, helperServer(registry));
+  } catch (err) {
+    opts.warn(`docker-credential-${name} gave no credentials for ${registry}: ${(err as Error).message}`);
+    return undefined;
+  }
+  let answer: { Username?: unknown; Secret?: unknown };
+  try {
+    answer = JSON.parse(out) as typeof answer;
+  } catch {
+    opts.warn(`docker-credential-${name} answered with something that is not JSON for ${registry}`);
+    return undefined;
+  }
+  if (typeof answer.Secret !== 'string' || answer.Secret === '') return undefined;
+  opts.onSecret(answer.Secret);
+  const username = typeof answer.Username === 'string' ? answer.Username : undefined;
+  // Docker's convention: the user name "<token>" marks an identity token.
+  if (username === '<token>' || username === undefined) return { token: answer.Secret };
+  return { username, password: answer.Secret };
+}
+
+function runCredentialHelper(name: string, server: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(`docker-credential-${name}`, ['get'], { timeout: 30_000 }, (err, stdout, stderr) => {
+      // The helper's own words, never its output, which holds the secret.
+      if (err) reject(new Error(stderr.trim().split('\n')[0] || (err as NodeJS.ErrnoException).code || 'failed'));
+      else resolve(stdout);
+    });
+    child.stdin?.end(server);
+  });
+}

@@ -1,0 +1,122 @@
+import type { Readable } from 'node:stream';
+import { type BlobStream, getBlob, headBlob } from './client/blobs.ts';
+import { type Access, type RepoContext, repoContext } from './client/context.ts';
+import { getManifest, headManifest, type ManifestHead, putManifest } from './client/manifests.ts';
+import { listTags } from './client/tags.ts';
+import { type MountResult, mountBlob, patchUpload, putUpload, startUpload } from './client/uploads.ts';
+import type { RawManifest } from './manifest.ts';
+import { formatRepository, type Repository } from './reference.ts';
+import type { TlsOptions } from './transport/agent.ts';
+import type { Credentials } from './transport/auth.ts';
+import { Transport, type TransportOptions } from './transport/transport.ts';
+
+export type { Access } from './client/context.ts';
+export type { BlobStream } from './client/blobs.ts';
+export type { ManifestHead } from './client/manifests.ts';
+export type { MountResult } from './client/uploads.ts';
+
+/** How to reach one repository: which credentials and TLS settings apply. */
+export interface RepositoryAccess {
+  /** Repositories with the same key share a transport (and so its connections and tokens). */
+  readonly key: string;
+  readonly credentials?: Credentials;
+  readonly tls?: TlsOptions;
+}
+
+export type ClientOptions = Omit<TransportOptions, 'registry' | 'tls' | 'credentials'> & {
+  readonly accessFor: (repo: Repository) => RepositoryAccess;
+};
+
+/** Registries by name, one transport per registry and credential set. */
+export class RegistryClient {
+  readonly #opts: ClientOptions;
+  readonly #transports = new Map<string, Transport>();
+
+  constructor(opts: ClientOptions) {
+    this.#opts = opts;
+  }
+
+  repository(repo: Repository, access: Access, signal?: AbortSignal): RepositoryClient {
+    const how = this.#opts.accessFor(repo);
+    const key = `${repo.registry}\n${how.key}`;
+    let transport = this.#transports.get(key);
+    if (transport === undefined) {
+      transport = new Transport({
+        ...this.#opts,
+        registry: repo.registry,
+        ...(how.tls !== undefined && { tls: how.tls }),
+        ...(how.credentials !== undefined && { credentials: how.credentials }),
+      });
+      this.#transports.set(key, transport);
+    }
+    return new RepositoryClient(repo, repoContext(transport, repo.repository, access, signal));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#transports.values()].map((t) => t.close()));
+  }
+}
+
+/** One repository, read (`pull`) or read and written (`push`). */
+export class RepositoryClient {
+  readonly repo: Repository;
+  readonly #ctx: RepoContext;
+
+  constructor(repo: Repository, ctx: RepoContext) {
+    this.repo = repo;
+    this.#ctx = ctx;
+  }
+
+  get name(): string {
+    return formatRepository(this.repo);
+  }
+
+  /** Same registry and same credentials: blobs can be mounted between the two. */
+  sharesTransportWith(other: RepositoryClient): boolean {
+    return this.#ctx.transport === other.#ctx.transport;
+  }
+
+  ping(): Promise<URL> {
+    return this.#ctx.transport.base();
+  }
+
+  headManifest(ref: string): Promise<ManifestHead | undefined> {
+    return headManifest(this.#ctx, ref);
+  }
+
+  getManifest(ref: string): Promise<RawManifest> {
+    return getManifest(this.#ctx, ref);
+  }
+
+  putManifest(ref: string, manifest: RawManifest): Promise<void> {
+    return putManifest(this.#ctx, ref, manifest);
+  }
+
+  headBlob(digest: string): Promise<number | undefined> {
+    return headBlob(this.#ctx, digest);
+  }
+
+  getBlob(digest: string): Promise<BlobStream> {
+    return getBlob(this.#ctx, digest);
+  }
+
+  mountBlob(digest: string, fromRepository: string): Promise<MountResult> {
+    return mountBlob(this.#ctx, digest, fromRepository);
+  }
+
+  startUpload(): Promise<URL> {
+    return startUpload(this.#ctx);
+  }
+
+  putUpload(location: URL, digest: string, size: number, body: Readable): Promise<void> {
+    return putUpload(this.#ctx, location, digest, size, body);
+  }
+
+  patchUpload(location: URL, digest: string, body: Readable): Promise<void> {
+    return patchUpload(this.#ctx, location, digest, body);
+  }
+
+  listTags(): Promise<string[]> {
+    return listTags(this.#ctx);
+  }
+}

@@ -1,0 +1,19 @@
+import { type Transport, repositoryScope } from '../transport/transport.ts';
+
+/** How a repository is used: a source is only read; a destination is read and written. */
+export type Access = 'pull' | 'push';
+
+/** What every resource call needs: the registry's transport and one repository's name and token scope. */
+export interface RepoContext {
+  readonly transport: Transport;
+  readonly name: string;
+  readonly scopes: readonly string[];
+  readonly signal?: AbortSignal;
+}
+
+export function repoContext(transport: Transport, name: string, access: Access, signal?: AbortSignal): RepoContext {
+  const scopes = [repositoryScope(name, access === 'push' ? 'pull,push' : 'pull')];
+  return { transport, name, scopes, ...(signal !== undefined && { signal }) };
+}
+
+export const repoPath = (ctx: RepoContext, rest: string): string => `/v2/${ctx.name}/${rest}`;

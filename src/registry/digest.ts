@@ -1,0 +1,57 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { DigestMismatch, ShortRead } from './errors.ts';
+
+export const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/**
+ * Passes bytes through unchanged while hashing them; fails the stream, before its end is signalled,
+ * when the bytes do not match the expected digest or size. Chunks are forwarded, never copied.
+ */
+export class VerifyingStream extends Transform {
+  readonly #expected: string;
+  readonly #size: number | undefined;
+  readonly #hash: Hash = createHash('sha256');
+  #seen = 0;
+  /** The verification failure, kept so callers can report it rather than the upload's abort. */
+  failure: Error | undefined;
+
+  readonly #onBytes: ((n: number) => void) | undefined;
+
+  constructor(expected: string, size: number | undefined, onBytes?: (n: number) => void) {
+    super();
+    this.#expected = expected;
+    this.#size = size;
+    this.#onBytes = onBytes;
+  }
+
+  get bytes(): number {
+    return this.#seen;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#size !== undefined && this.#seen > this.#size) {
+      return done(this.#fail(new DigestMismatch(this.#expected, `more than ${this.#size} bytes`)));
+    }
+    this.#hash.update(chunk);
+    this.#onBytes?.(chunk.length);
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.#size !== undefined && this.#seen < this.#size) {
+      return done(this.#fail(new ShortRead(`blob ${this.#expected} ended after ${this.#seen} of ${this.#size} bytes`)));
+    }
+    const actual = `sha256:${this.#hash.digest('hex')}`;
+    if (this.#expected.startsWith('sha256:') && actual !== this.#expected) {
+      return done(this.#fail(new DigestMismatch(this.#expected, actual)));
+    }
+    done();
+  }
+
+  #fail(err: Error): Error {
+    this.failure = err;
+    return err;
+  }
+}

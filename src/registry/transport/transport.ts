@@ -1,0 +1,208 @@
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { InsecureRequest, RegistryError } from '../errors.ts';
+import { isLoopbackRegistry, registryEndpoint } from '../reference.ts';
+import { createAgent, DEFAULT_TIMEOUTS, type TlsOptions, type Timeouts } from './agent.ts';
+import { type AuthScheme, basicHeader, type Credentials, fetchToken, schemeFromChallenges, TokenCache } from './auth.ts';
+import { parseChallenges } from './challenge.ts';
+import { checkResponse, header } from './check.ts';
+import { type HttpRequest, type HttpResponse, type Method, send, targetOf } from './http.ts';
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
+
+export interface ResponseInfo {
+  readonly method: Method;
+  readonly host: string;
+  readonly status: number;
+  readonly headers: HttpResponse['headers'];
+}
+
+export interface TransportOptions {
+  /** Canonical registry name (`docker.io`, `ghcr.io`, `127.0.0.1:5000`). */
+  readonly registry: string;
+  readonly tls?: TlsOptions;
+  readonly credentials?: Credentials;
+  readonly userAgent?: string;
+  readonly retry?: RetryPolicy;
+  readonly timeouts?: Timeouts;
+  /** Called with each secret obtained at run time (tokens), before it could be logged. */
+  readonly onSecret?: (secret: string) => void;
+  /** Every HTTP exchange, for metrics and rate-limit headers. */
+  readonly onResponse?: (info: ResponseInfo) => void;
+  readonly onRetry?: (error: unknown, retriesLeft: number) => void;
+  /** Replaces the connection pool (unit tests pass undici's MockAgent). */
+  readonly dispatcher?: Dispatcher;
+}
+
+export interface TransportRequest {
+  readonly method: Method;
+  /** A path on the registry (`/v2/…`) or an absolute URL the registry handed out (upload locations). */
+  readonly path: string | URL;
+  readonly scopes: readonly string[];
+  readonly expect: readonly number[];
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: HttpRequest['body'];
+  readonly signal?: AbortSignal;
+}
+
+const MAX_REDIRECTS = 5;
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * The registry transport, in layers: retry (replayable requests) → authentication (ping, challenge,
+ * token per scope, one refresh on 401) → redirects (credentials dropped across hosts) → HTTP.
+ */
+export class Transport {
+  readonly registry: string;
+  readonly #agent: Dispatcher;
+  readonly #opts: TransportOptions;
+  readonly #tokens = new TokenCache();
+  #base: Promise<URL> | undefined;
+  #resolved: URL | undefined;
+  #scheme: AuthScheme = { kind: 'none' };
+
+  constructor(opts: TransportOptions) {
+    this.registry = opts.registry;
+    this.#opts = opts;
+    this.#agent = opts.dispatcher ?? createAgent(opts.tls ?? {}, opts.timeouts ?? DEFAULT_TIMEOUTS);
+  }
+
+  close(): Promise<void> {
+    return this.#agent.close();
+  }
+
+  /** `https://host` or, for loopback and insecure registries that do not speak TLS, `http://host`. */
+  base(): Promise<URL> {
+    this.#base ??= this.#ping().catch((err: unknown) => {
+      this.#base = undefined;
+      throw err;
+    });
+    return this.#base;
+  }
+
+  request(req: TransportRequest): Promise<HttpResponse> {
+    const attempt = () => this.#attempt(req);
+    if (req.body instanceof Readable) return attempt();
+    return withRetry(attempt, this.#opts.retry ?? DEFAULT_RETRY, this.#opts.onRetry, req.signal);
+  }
+
+  get #plainAllowed(): boolean {
+    return this.#opts.tls?.insecure === true || isLoopbackRegistry(this.registry);
+  }
+
+  async #ping(): Promise<URL> {
+    const host = registryEndpoint(this.registry);
+    let base = new URL(`https://${host}`);
+    let res: HttpResponse;
+    try {
+      res = await this.#send({ method: 'GET', url: new URL('/v2/', base) });
+    } catch (err) {
+      if (!this.#plainAllowed || !(err instanceof RegistryError) || err.status !== undefined) throw err;
+      base = new URL(`http://${host}`);
+      res = await this.#send({ method: 'GET', url: new URL('/v2/', base) });
+    }
+    if (res.status === 401) {
+      this.#scheme = schemeFromChallenges(parseChallenges(res.headers['www-authenticate']));
+    } else {
+      await checkResponse(res, [200]);
+    }
+    await res.body.dump();
+    this.#resolved = base;
+    return base;
+  }
+
+  async #attempt(req: TransportRequest): Promise<HttpResponse> {
+    const base = await this.base();
+    const url = typeof req.path === 'string' ? new URL(req.path, base) : req.path;
+    let authorization = await this.#authorization(req.scopes);
+    let res = await this.#sendFollowing(req, url, authorization);
+    if (res.status === 401 && !(req.body instanceof Readable)) {
+      const challenges = parseChallenges(res.headers['www-authenticate']);
+      await res.body.dump();
+      if (challenges.length > 0) this.#scheme = schemeFromChallenges(challenges);
+      if (authorization?.startsWith('Bearer ')) this.#tokens.invalidate(scopeKey(req.scopes), authorization.slice(7));
+      authorization = await this.#authorization(req.scopes);
+      res = await this.#sendFollowing(req, url, authorization);
+    }
+    await checkResponse(res, req.expect);
+    return res;
+  }
+
+  async #authorization(scopes: readonly string[]): Promise<string | undefined> {
+    const scheme = this.#scheme;
+    const credentials = this.#opts.credentials;
+    if (scheme.kind === 'basic') return credentials === undefined ? undefined : basicHeader(credentials);
+    if (scheme.kind !== 'bearer') return undefined;
+    this.#assertMayAuthenticate(scheme.realm, 'fetch a token from');
+    const token = await this.#tokens.get(scopeKey(scopes), () =>
+      fetchToken({
+        dispatcher: this.#agent,
+        realm: scheme.realm,
+        service: scheme.service,
+        scopes,
+        credentials,
+        userAgent: this.#userAgent,
+        onSecret: this.#opts.onSecret ?? (() => {}),
+      }),
+    );
+    return `Bearer ${token}`;
+  }
+
+  async #sendFollowing(req: TransportRequest, first: URL, authorization: string | undefined): Promise<HttpResponse> {
+    let url = first;
+    let method = req.method;
+    let auth = authorization;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { ...req.headers };
+      if (auth !== undefined) {
+        this.#assertMayAuthenticate(url, 'send credentials to');
+        headers.authorization = auth;
+      }
+      const res = await this.#send({
+        method,
+        url,
+        headers,
+        ...(req.body !== undefined && { body: req.body }),
+        ...(req.signal !== undefined && { signal: req.signal }),
+      });
+      const location = header(res, 'location');
+      const follow = REDIRECT.has(res.status) && location !== undefined && (method === 'GET' || method === 'HEAD');
+      if (!follow) return res;
+      if (hop >= MAX_REDIRECTS) throw new RegistryError(`too many redirects from ${targetOf(first)}`);
+      await res.body.dump();
+      const next = new URL(location, url);
+      // Object storage gets its own signed URL: the registry's credentials must not travel with it.
+      if (next.origin !== url.origin) auth = undefined;
+      if (res.status === 303) method = 'GET';
+      url = next;
+    }
+  }
+
+  async #send(req: HttpRequest): Promise<HttpResponse> {
+    const headers = { 'user-agent': this.#userAgent, ...req.headers };
+    const res = await send(this.#agent, { ...req, headers });
+    this.#opts.onResponse?.({ method: req.method, host: req.url.host, status: res.status, headers: res.headers });
+    return res;
+  }
+
+  /** Credentials go over plain HTTP only to insecure registries, or to loopback when the registry itself is plain. */
+  #assertMayAuthenticate(url: URL, what: string): void {
+    if (url.protocol === 'https:') return;
+    if (this.#opts.tls?.insecure === true) return;
+    if (this.#resolved?.protocol === 'http:' && isLoopbackRegistry(url.host)) return;
+    throw new InsecureRequest(
+      `refusing to ${what} ${url.protocol}//${url.host} over plain HTTP: mark the registry ${this.registry} as insecure to allow it`,
+    );
+  }
+
+  get #userAgent(): string {
+    return this.#opts.userAgent ?? 'image-sync';
+  }
+}
+
+export function scopeKey(scopes: readonly string[]): string {
+  return [...scopes].sort().join(' ');
+}
+
+export function repositoryScope(repository: string, actions: 'pull' | 'pull,push'): string {
+  return `repository:${repository}:${actions}`;
+}

@@ -1,0 +1,71 @@
+import {
+  DigestMismatch,
+  InsecureRequest,
+  NetworkError,
+  RegistryError,
+  UnsupportedManifest,
+} from '../registry/errors.ts';
+
+export type FailureKind =
+  | 'credentials'
+  | 'permission'
+  | 'not-found'
+  | 'rate-limited'
+  | 'network'
+  | 'digest-mismatch'
+  | 'unsupported'
+  | 'insecure'
+  | 'registry'
+  | 'other';
+
+export interface Explanation {
+  readonly kind: FailureKind;
+  /** One line, plain words, safe to show: never a credential. */
+  readonly reason: string;
+  readonly hint?: string;
+}
+
+const WRITES = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
+
+/** Errors become words here, once, for every shell. */
+export function explain(err: unknown): Explanation {
+  if (err instanceof DigestMismatch)
+    return { kind: 'digest-mismatch', reason: err.message, hint: 'the source served bytes that do not match their digest' };
+  if (err instanceof UnsupportedManifest) return { kind: 'unsupported', reason: err.message };
+  if (err instanceof InsecureRequest) return { kind: 'insecure', reason: err.message };
+  if (err instanceof NetworkError)
+    return { kind: 'network', reason: err.message, hint: 'the registry could not be reached reliably; it may be down' };
+  if (err instanceof RegistryError) return explainStatus(err);
+  if (err instanceof Error) return { kind: 'other', reason: err.message };
+  return { kind: 'other', reason: String(err) };
+}
+
+function explainStatus(err: RegistryError): Explanation {
+  const where = err.target?.split('/')[0];
+  const at = where === undefined ? '' : ` at ${where}`;
+  if (err.status === 401 || err.hasCode('UNAUTHORIZED'))
+    return {
+      kind: 'credentials',
+      reason: `authentication failed${at} (${err.status ?? 401})`,
+      hint: 'wrong or missing credentials: check the username and password or token for this registry',
+    };
+  if (err.status === 403 || err.hasCode('DENIED')) {
+    const writing = err.method !== undefined && WRITES.has(err.method);
+    return {
+      kind: 'permission',
+      reason: `access denied${at} (${err.status ?? 403})`,
+      hint: writing
+        ? 'the credentials lack push permission on the destination repository'
+        : 'the credentials lack pull permission on this repository',
+    };
+  }
+  if (err.status === 429 || err.hasCode('TOOMANYREQUESTS'))
+    return {
+      kind: 'rate-limited',
+      reason: `rate limited${at} (429)`,
+      hint: 'the registry limits requests (Docker Hub: pulls per 6 hours); authenticate or run later',
+    };
+  if (err.status === 404 || err.hasCode('MANIFEST_UNKNOWN') || err.hasCode('NAME_UNKNOWN'))
+    return { kind: 'not-found', reason: err.message, hint: 'check the repository and tag names' };
+  return { kind: 'registry', reason: err.message };
+}

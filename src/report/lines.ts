@@ -1,0 +1,20 @@
+import type { TaskResult } from '../sync/types.ts';
+import { explain } from './explain.ts';
+import { formatBytes, formatDuration, shortDigest } from './format.ts';
+
+/** One log line per finished tag. */
+export function describeResult(r: TaskResult): string {
+  const arrow = `${r.source} → ${r.destination}`;
+  switch (r.status) {
+    case 'synced':
+      return `✔ ${arrow} ${shortDigest(r.digest)} ${formatBytes(r.bytes)} in ${formatDuration(r.durationMs)}`;
+    case 'skipped':
+      return `= ${arrow} already up to date (${shortDigest(r.digest)})`;
+    case 'planned':
+      return `+ ${arrow} would copy ${shortDigest(r.digest)}`;
+    case 'failed': {
+      const e = explain(r.error);
+      return `✘ ${arrow}: ${e.reason}${e.hint ? ` — ${e.hint}` : ''}`;
+    }
+  }
+}

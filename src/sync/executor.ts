@@ -1,0 +1,95 @@
+import pLimit from 'p-limit';
+import type { RegistryClient } from '../registry/client.ts';
+import { DigestMismatch, InsecureRequest, RegistryError, UnsupportedManifest } from '../registry/errors.ts';
+import { formatReference } from '../registry/reference.ts';
+import { DEFAULT_RETRY, type RetryPolicy } from '../registry/transport/retry.ts';
+import { BlobCopier } from './blobs.ts';
+import { type CopyContext, copyImage } from './copy.ts';
+import type { SyncEvent, Task, TaskResult } from './types.ts';
+
+export interface ExecuteOptions {
+  /** Images copied at once. */
+  readonly concurrency: number;
+  /** Blob transfers at once, across all images. */
+  readonly blobConcurrency: number;
+  /** Passes over the failed tasks after the first. */
+  readonly retries: number;
+  readonly force: boolean;
+  readonly dryRun: boolean;
+  readonly retry?: RetryPolicy;
+  /** Once aborted, no new task starts; running ones finish. */
+  readonly stop?: AbortSignal;
+  /** Once aborted, running requests are cut. */
+  readonly abort?: AbortSignal;
+  readonly emit: (event: SyncEvent) => void;
+}
+
+/** Failures another pass will not change. */
+function isPermanent(err: unknown): boolean {
+  if (err instanceof DigestMismatch || err instanceof UnsupportedManifest || err instanceof InsecureRequest) return true;
+  return err instanceof RegistryError && [400, 401, 403, 404].includes(err.status ?? 0);
+}
+
+export async function executeTasks(
+  tasks: readonly Task[],
+  client: RegistryClient,
+  opts: ExecuteOptions,
+): Promise<TaskResult[]> {
+  const images = pLimit(opts.concurrency);
+  const blobs = new BlobCopier({
+    limit: pLimit(opts.blobConcurrency),
+    retry: opts.retry ?? DEFAULT_RETRY,
+    onBytes: (bytes) => opts.emit({ type: 'bytes', bytes }),
+    onRetry: (what, error, retriesLeft) => opts.emit({ type: 'retry', what, error, retriesLeft }),
+  });
+  const ctx: CopyContext = {
+    client,
+    blobs,
+    force: opts.force,
+    dryRun: opts.dryRun,
+    emit: opts.emit,
+    ...(opts.abort !== undefined && { signal: opts.abort }),
+  };
+  const results = new Map<number, TaskResult>();
+  let pending = tasks.map((_, i) => i);
+
+  for (let pass = 0; pass <= opts.retries && pending.length > 0; pass++) {
+    const last = pass === opts.retries;
+    await Promise.all(
+      pending.map((i) =>
+        images(async () => {
+          const result = await runTask(tasks[i]!, pass + 1, ctx, opts);
+          results.set(i, result);
+          if (last || !willRetry(result, opts)) opts.emit({ type: 'task-finished', result });
+        }),
+      ),
+    );
+    pending = pending.filter((i) => willRetry(results.get(i)!, opts));
+  }
+  return tasks.map((_, i) => results.get(i)!);
+}
+
+function willRetry(result: TaskResult, opts: ExecuteOptions): boolean {
+  return result.status === 'failed' && !isPermanent(result.error) && !opts.stop?.aborted;
+}
+
+async function runTask(task: Task, attempt: number, ctx: CopyContext, opts: ExecuteOptions): Promise<TaskResult> {
+  if (opts.stop?.aborted) return failure(task, new Error('cancelled before it started'), 0, attempt - 1);
+  opts.emit({ type: 'task-started', task });
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  try {
+    const outcome = await copyImage(task, ctx);
+    return { ...names(task), ...outcome, durationMs: elapsed(), attempts: attempt, origin: task.origin };
+  } catch (error) {
+    return failure(task, error, elapsed(), attempt);
+  }
+}
+
+function names(task: Task): { source: string; destination: string } {
+  return { source: formatReference(task.source), destination: formatReference(task.destination) };
+}
+
+function failure(task: Task, error: unknown, durationMs: number, attempts: number): TaskResult {
+  return { ...names(task), status: 'failed', bytes: 0, durationMs, attempts, error, origin: task.origin };
+}

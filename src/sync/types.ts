@@ -1,0 +1,55 @@
+import type { Platform } from '../registry/manifest.ts';
+import type { Reference } from '../registry/reference.ts';
+
+/** One destination tag (or digest) to make equal to one source image. */
+export interface Task {
+  readonly source: Reference;
+  readonly destination: Reference;
+  /** Keep only these platforms of an index (its digest then changes). */
+  readonly platforms?: readonly Platform[];
+  /** Where the rule came from, for messages: `file: key`. */
+  readonly origin: string;
+}
+
+export type Status = 'synced' | 'skipped' | 'failed' | 'planned';
+
+export interface TaskResult {
+  readonly source: string;
+  readonly destination: string;
+  readonly status: Status;
+  /** Digest now at (or, in a dry run, due at) the destination. */
+  readonly digest?: string;
+  /** The source's digest when a platform filter wrote a different one. */
+  readonly sourceDigest?: string;
+  /** Bytes of blobs that crossed the wire for this tag. */
+  readonly bytes: number;
+  readonly durationMs: number;
+  readonly attempts: number;
+  readonly error?: unknown;
+  readonly origin: string;
+}
+
+export type SyncEvent =
+  | { readonly type: 'planned'; readonly tasks: readonly Task[] }
+  | { readonly type: 'task-started'; readonly task: Task }
+  | { readonly type: 'task-finished'; readonly result: TaskResult }
+  | { readonly type: 'bytes'; readonly bytes: number }
+  | { readonly type: 'retry'; readonly what: string; readonly error: unknown; readonly retriesLeft: number }
+  | { readonly type: 'index-filtered'; readonly task: Task; readonly from: string; readonly to: string };
+
+/** The engine logs through this; the shells decide where lines go. */
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A registry's pull quota as its `ratelimit-*` headers last said (Docker Hub sends them). */
+export interface RateLimit {
+  readonly registry: string;
+  readonly remaining: number;
+  readonly limit: number;
+}

@@ -1,0 +1,170 @@
+import { MockAgent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InsecureRequest, RegistryError } from '../../../src/registry/errors.ts';
+import { Transport } from '../../../src/registry/transport/transport.ts';
+
+const FAST = { retries: 3, minDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 50 };
+let agent: MockAgent;
+
+beforeEach(() => {
+  agent = new MockAgent();
+  agent.disableNetConnect();
+});
+afterEach(() => agent.close());
+
+function transport(registry: string, extra: Partial<ConstructorParameters<typeof Transport>[0]> = {}) {
+  return new Transport({ registry, dispatcher: agent, retry: FAST, ...extra });
+}
+
+describe('Transport', () => {
+  it('fetches a bearer token with Basic credentials and reuses it per scope', async () => {
+    const reg = agent.get('https://reg.example');
+    const auth = agent.get('https://auth.example');
+    reg.intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
+      headers: { 'www-authenticate': 'Bearer realm="https://auth.example/token",service="reg"' },
+    });
+    let tokenCalls = 0;
+    auth
+      .intercept({ path: (p) => p.startsWith('/token?'), method: 'GET' })
+      .reply((opts) => {
+        tokenCalls++;
+        expect(opts.path).toContain('scope=repository%3Aa%2Fb%3Apull');
+        expect(opts.path).toContain('service=reg');
+        expect((opts.headers as Record<string, string>).authorization).toBe(`Basic ${btoa('u:p')}`);
+        return { statusCode: 200, data: { token: 'tok-1', expires_in: 300 } };
+      })
+      .persist();
+    const seen: string[] = [];
+    reg
+      .intercept({ path: '/v2/a/b/tags/list', method: 'GET' })
+      .reply((opts) => {
+        seen.push((opts.headers as Record<string, string>).authorization ?? '');
+        return { statusCode: 200, data: { tags: ['1'] } };
+      })
+      .times(2);
+    const secrets: string[] = [];
+    const t = transport('reg.example', { credentials: { username: 'u', password: 'p' }, onSecret: (s) => secrets.push(s) });
+    for (let i = 0; i < 2; i++)
+      await (await t.request({ method: 'GET', path: '/v2/a/b/tags/list', scopes: ['repository:a/b:pull'], expect: [200] })).body.dump();
+    expect(tokenCalls).toBe(1);
+    expect(seen).toEqual(['Bearer tok-1', 'Bearer tok-1']);
+    expect(secrets).toEqual(['tok-1']);
+  });
+
+  it('uses the OAuth2 refresh-token form when an identity token is configured', async () => {
+    agent.get('https://reg.example').intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
+      headers: { 'www-authenticate': 'Bearer realm="https://reg.example/oauth",service="svc"' },
+    });
+    agent
+      .get('https://reg.example')
+      .intercept({ path: '/oauth', method: 'POST' })
+      .reply((opts) => {
+        const form = new URLSearchParams(String(opts.body));
+        expect(form.get('grant_type')).toBe('refresh_token');
+        expect(form.get('refresh_token')).toBe('identity-xyz');
+        expect(form.get('scope')).toBe('repository:a:pull');
+        return { statusCode: 200, data: { access_token: 'acc' } };
+      });
+    agent.get('https://reg.example').intercept({ path: '/v2/a/manifests/1', method: 'HEAD' }).reply(200, '');
+    const t = transport('reg.example', { credentials: { token: 'identity-xyz' } });
+    const res = await t.request({ method: 'HEAD', path: '/v2/a/manifests/1', scopes: ['repository:a:pull'], expect: [200] });
+    expect(res.status).toBe(200);
+  });
+
+  it('refreshes the token once on 401, then reports the 401', async () => {
+    const reg = agent.get('https://reg.example');
+    reg.intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
+      headers: { 'www-authenticate': 'Bearer realm="https://reg.example/token"' },
+    });
+    let n = 0;
+    reg
+      .intercept({ path: (p) => p.startsWith('/token'), method: 'GET' })
+      .reply(() => ({ statusCode: 200, data: { token: `t${++n}` } }))
+      .persist();
+    reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(401, { errors: [{ code: 'UNAUTHORIZED' }] }).times(2);
+    const err = await transport('reg.example')
+      .request({ method: 'GET', path: '/v2/a/tags/list', scopes: ['repository:a:pull'], expect: [200] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RegistryError);
+    expect((err as RegistryError).status).toBe(401);
+    expect((err as RegistryError).codes).toEqual(['UNAUTHORIZED']);
+    expect(n).toBe(2);
+  });
+
+  it('follows a blob redirect to another host without the Authorization header', async () => {
+    const reg = agent.get('https://reg.example');
+    reg.intercept({ path: '/v2/', method: 'GET' }).reply(401, '', { headers: { 'www-authenticate': 'Basic realm="r"' } });
+    reg
+      .intercept({ path: '/v2/a/blobs/sha256:x', method: 'GET' })
+      .reply(307, '', { headers: { location: 'https://storage.example/obj?sig=1' } });
+    let auth: string | undefined = 'unset';
+    agent
+      .get('https://storage.example')
+      .intercept({ path: '/obj?sig=1', method: 'GET' })
+      .reply((opts) => {
+        auth = (opts.headers as Record<string, string>).authorization;
+        return { statusCode: 200, data: 'blob' };
+      });
+    const res = await transport('reg.example', { credentials: { username: 'u', password: 'p' } }).request({
+      method: 'GET',
+      path: '/v2/a/blobs/sha256:x',
+      scopes: [],
+      expect: [200],
+    });
+    expect(await res.body.text()).toBe('blob');
+    expect(auth).toBeUndefined();
+  });
+
+  it('retries 503 and 429, honouring Retry-After', async () => {
+    const reg = agent.get('https://reg.example');
+    reg.intercept({ path: '/v2/', method: 'GET' }).reply(200, '');
+    reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(503, 'busy');
+    reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(429, '', { headers: { 'retry-after': '0' } });
+    reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: [] });
+    const retries: number[] = [];
+    const res = await transport('reg.example', { onRetry: (_e, left) => retries.push(left) }).request({
+      method: 'GET',
+      path: '/v2/a/tags/list',
+      scopes: [],
+      expect: [200],
+    });
+    expect(res.status).toBe(200);
+    expect(retries).toEqual([3, 2]);
+  });
+
+  it('does not retry a 404', async () => {
+    const reg = agent.get('https://reg.example');
+    reg.intercept({ path: '/v2/', method: 'GET' }).reply(200, '');
+    reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(404, { errors: [{ code: 'NAME_UNKNOWN', message: 'x' }] });
+    const err = await transport('reg.example')
+      .request({ method: 'GET', path: '/v2/a/tags/list', scopes: [], expect: [200] })
+      .catch((e: unknown) => e);
+    expect((err as RegistryError).status).toBe(404);
+    expect((err as RegistryError).isTemporary()).toBe(false);
+  });
+
+  it('refuses a plain-HTTP token realm for a TLS registry not marked insecure', async () => {
+    agent.get('https://reg.example').intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
+      headers: { 'www-authenticate': 'Bearer realm="http://auth.example/token"' },
+    });
+    const err = await transport('reg.example', { credentials: { username: 'u', password: 'p' } })
+      .request({ method: 'GET', path: '/v2/a/tags/list', scopes: [], expect: [200] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InsecureRequest);
+    expect((err as Error).message).toContain('mark the registry reg.example as insecure');
+  });
+
+  it('allows that realm once the registry is marked insecure', async () => {
+    agent.get('https://reg.example').intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
+      headers: { 'www-authenticate': 'Bearer realm="http://auth.example/token"' },
+    });
+    agent
+      .get('http://auth.example')
+      .intercept({ path: (p) => p.startsWith('/token'), method: 'GET' })
+      .reply(200, { token: 't' });
+    agent.get('https://reg.example').intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: [] });
+    const t = transport('reg.example', { tls: { insecure: true }, credentials: { username: 'u', password: 'p' } });
+    const res = await t.request({ method: 'GET', path: '/v2/a/tags/list', scopes: [], expect: [200] });
+    expect(res.status).toBe(200);
+  });
+});

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { DigestMismatch, NetworkError, RegistryError } from '../../../src/registry/errors.ts';
+import { explain } from '../../../src/report/explain.ts';
+
+describe('explain', () => {
+  it.each([
+    [new RegistryError('x', { status: 401, target: 'reg/v2/a' }), 'credentials', /authentication failed at reg/],
+    [new RegistryError('x', { status: 403, method: 'PUT', target: 'reg/v2/a' }), 'permission', /access denied/],
+    [new RegistryError('x', { status: 429 }), 'rate-limited', /rate limited/],
+    [new RegistryError('a/b:1 was not found', { status: 404 }), 'not-found', /not found/],
+    [new DigestMismatch('sha256:a', 'sha256:b'), 'digest-mismatch', /digest mismatch/],
+    [new NetworkError('GET reg/v2/ failed: connection refused'), 'network', /connection refused/],
+    [new Error('plain'), 'other', /plain/],
+  ])('%s', (err, kind, reason) => {
+    const e = explain(err);
+    expect(e.kind).toBe(kind);
+    expect(e.reason).toMatch(reason);
+  });
+
+  it('tells push from pull permission', () => {
+    expect(explain(new RegistryError('x', { status: 403, method: 'PUT' })).hint).toContain('push permission');
+    expect(explain(new RegistryError('x', { status: 403, method: 'GET' })).hint).toContain('pull permission');
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { sha256 } from '../../../src/registry/digest.ts';
+import type { Descriptor } from '../../../src/registry/manifest.ts';
+import { filterIndex, platformMatches } from '../../../src/sync/platforms.ts';
+
+const d = (n: string, platform?: Descriptor['platform'], annotations?: Record<string, string>): Descriptor => ({
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  digest: `sha256:${n.repeat(64)}`,
+  size: 100,
+  ...(platform !== undefined && { platform }),
+  ...(annotations !== undefined && { annotations }),
+});
+
+describe('platforms', () => {
+  const amd = d('a', { os: 'linux', architecture: 'amd64' });
+  const arm = d('b', { os: 'linux', architecture: 'arm', variant: 'v7' });
+  const att = d('c', { os: 'unknown', architecture: 'unknown' }, { 'vnd.docker.reference.digest': amd.digest });
+  const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [amd, arm] };
+  const bytes = Buffer.from(JSON.stringify(index, null, 3));
+  const raw = { mediaType: index.mediaType, bytes, digest: sha256(bytes) };
+
+  it('matches os/arch, variants and wildcards', () => {
+    expect(platformMatches(arm.platform, [{ os: 'linux', architecture: 'arm' }])).toBe(true);
+    expect(platformMatches(arm.platform, [{ os: 'linux', architecture: 'arm', variant: 'v6' }])).toBe(false);
+    expect(platformMatches(amd.platform, [{ os: '*', architecture: 'amd64' }])).toBe(true);
+    expect(platformMatches(undefined, [{ os: '*', architecture: '*' }])).toBe(false);
+  });
+
+  it('keeps the exact bytes when nothing is dropped', () => {
+    const out = filterIndex(raw, [amd, arm], [{ os: 'linux', architecture: '*' }]);
+    expect(out.manifest).toBe(raw);
+  });
+
+  it('writes a smaller index with a new digest when something is dropped', () => {
+    const out = filterIndex(raw, [amd, arm], [{ os: 'linux', architecture: 'amd64' }]);
+    expect(out.kept).toEqual([amd]);
+    expect(out.manifest.digest).not.toBe(raw.digest);
+    expect(out.manifest.digest).toBe(sha256(out.manifest.bytes));
+    expect(JSON.parse(out.manifest.bytes.toString()).manifests).toEqual([amd]);
+  });
+
+  it('keeps attestations of the images it keeps', () => {
+    const out = filterIndex(raw, [amd, arm, att], [{ os: 'linux', architecture: 'amd64' }]);
+    expect(out.kept).toEqual([amd, att]);
+  });
+});
