@@ -1,5 +1,11 @@
 import * as core from '@actions/core';
-import { parseBoolean, parseNonNegativeInt, parsePlatforms, parsePositiveInt, parseShard } from '../config/inputs.ts';
+import {
+  parseBoolean,
+  parseNonNegativeInt,
+  parsePlatforms,
+  parsePositiveInt,
+  parseShard,
+} from '../config/inputs.ts';
 import type { Platform } from '../registry/manifest.ts';
 import type { Shard } from '../sync/plan.ts';
 

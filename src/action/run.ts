@@ -2,12 +2,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import { ConfigError, type LoadedConfig, loadConfig } from '../config/index.ts';
+import { explain } from '../report/explain.ts';
 import { toJsonReport } from '../report/json.ts';
 import { describeResult } from '../report/lines.ts';
-import { explain } from '../report/explain.ts';
 import { Progress, RepositoryGroups } from '../report/progress.ts';
 import { renderSummary } from '../report/summary.ts';
-import { type SessionReport, runSession } from '../sync/session.ts';
+import { runSession, type SessionReport } from '../sync/session.ts';
 import type { Logger, SyncEvent } from '../sync/types.ts';
 import { type ActionInputs, readInputs } from './inputs.ts';
 import { maskCredentials, maskSecret } from './mask.ts';
@@ -46,7 +46,9 @@ async function prepare(): Promise<{ inputs: ActionInputs; config: LoadedConfig }
       ...(inputs.images !== undefined && { imagesInline: inputs.images }),
       env,
       defaults: {
-        ...((inputs.registry ?? env.DEFAULT_REGISTRY) !== undefined && { registry: inputs.registry ?? env.DEFAULT_REGISTRY }),
+        ...((inputs.registry ?? env.DEFAULT_REGISTRY) !== undefined && {
+          registry: inputs.registry ?? env.DEFAULT_REGISTRY,
+        }),
         ...((inputs.namespace ?? env.DEFAULT_NAMESPACE) !== undefined && {
           namespace: inputs.namespace ?? env.DEFAULT_NAMESPACE,
         }),
@@ -122,7 +124,10 @@ async function publish(inputs: ActionInputs, report: SessionReport): Promise<voi
   for (const w of report.warnings) core.warning(w);
   const dir = process.env.RUNNER_TEMP ?? process.cwd();
   await mkdir(dir, { recursive: true });
-  const reportPath = join(dir, `image-sync-report-${process.env.GITHUB_RUN_ID ?? 'local'}-${Date.now()}.json`);
+  const reportPath = join(
+    dir,
+    `image-sync-report-${process.env.GITHUB_RUN_ID ?? 'local'}-${Date.now()}.json`,
+  );
   await writeFile(reportPath, `${JSON.stringify(toJsonReport(report), null, 2)}\n`);
 
   const t = report.totals;

@@ -1,6 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/index.ts';
-import { parseNonNegativeInt, parseOsArch, parsePlatforms, parsePositiveInt, parseShard } from '../config/inputs.ts';
+import {
+  parseNonNegativeInt,
+  parseOsArch,
+  parsePlatforms,
+  parsePositiveInt,
+  parseShard,
+} from '../config/inputs.ts';
 import type { Platform } from '../registry/manifest.ts';
 import type { Shard } from '../sync/plan.ts';
 
@@ -23,26 +29,46 @@ export interface CliOptions {
   readonly shard?: Shard;
 }
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',').filter(Boolean)];
+const collect = (value: string, previous: string[] = []): string[] => [
+  ...previous,
+  ...value.split(',').filter(Boolean),
+];
 
 export function buildProgram(version: string): Command {
   return new Command('image-sync')
-    .description('Copy container images between OCI / Docker registries, streaming blobs and skipping what is already there.')
+    .description(
+      'Copy container images between OCI / Docker registries, streaming blobs and skipping what is already there.',
+    )
     .version(version)
     .option('--config <file>', 'combined config file with auth: and images: (YAML or JSON)')
-    .option('--auth <file>', 'auth file: registry or registry/namespace → username, password, token, insecure, ca')
+    .option(
+      '--auth <file>',
+      'auth file: registry or registry/namespace → username, password, token, insecure, ca',
+    )
     .option('--images <file>', 'images file: source → destination rules')
     .option('-p, --proc <n>', 'images copied at once', '5')
     .option('-r, --retries <n>', 'passes over failed tags after the first', '2')
-    .option('--os <list>', 'keep only these operating systems of multi-arch images (repeatable or comma list)', collect)
-    .option('--arch <list>', 'keep only these architectures of multi-arch images (repeatable or comma list)', collect)
+    .option(
+      '--os <list>',
+      'keep only these operating systems of multi-arch images (repeatable or comma list)',
+      collect,
+    )
+    .option(
+      '--arch <list>',
+      'keep only these architectures of multi-arch images (repeatable or comma list)',
+      collect,
+    )
     .option('--platform <list>', 'keep only these platforms, e.g. linux/amd64,linux/arm64', collect)
     .option('--force', 'copy even when the destination already has the same digest', false)
     .option('--dry-run', 'resolve rules and compare digests, write nothing', false)
     .option('--log <file>', 'write the log to this file instead of standard error')
     .option('--report <file>', 'write a JSON report of every destination tag')
     .option('--output-success-images <file>', 'write the rules that succeeded, as an images file')
-    .addOption(new Option('--output-images-format <format>', 'format of --output-success-images').choices(['yaml', 'json']).default('yaml'))
+    .addOption(
+      new Option('--output-images-format <format>', 'format of --output-success-images')
+        .choices(['yaml', 'json'])
+        .default('yaml'),
+    )
     .option('--registry <host>', 'default destination registry for empty destinations (or DEFAULT_REGISTRY)')
     .option('--namespace <ns>', 'default destination namespace for empty destinations (or DEFAULT_NAMESPACE)')
     .option('--shard <i/n>', 'keep only the destination repositories of shard i of n')
@@ -51,7 +77,11 @@ export function buildProgram(version: string): Command {
 }
 
 /** `undefined` with the exit code when the words end the run (help, version, usage error). */
-export function parseArgs(argv: readonly string[], version: string, print: (text: string) => void): CliOptions | number {
+export function parseArgs(
+  argv: readonly string[],
+  version: string,
+  print: (text: string) => void,
+): CliOptions | number {
   const program = buildProgram(version);
   program.configureOutput({ writeOut: print, writeErr: () => {} });
   try {

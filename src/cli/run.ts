@@ -9,7 +9,7 @@ import { toJsonReport } from '../report/json.ts';
 import { describeResult } from '../report/lines.ts';
 import { Progress } from '../report/progress.ts';
 import { Redactor } from '../report/redact.ts';
-import { type SessionReport, runSession } from '../sync/session.ts';
+import { runSession, type SessionReport } from '../sync/session.ts';
 import type { Logger, SyncEvent } from '../sync/types.ts';
 import { type CliOptions, parseArgs } from './args.ts';
 
@@ -32,8 +32,12 @@ export async function run(argv: readonly string[]): Promise<number> {
       ...(opts.images !== undefined && { images: opts.images }),
       env,
       defaults: {
-        ...((opts.registry ?? env.DEFAULT_REGISTRY) !== undefined && { registry: opts.registry ?? env.DEFAULT_REGISTRY }),
-        ...((opts.namespace ?? env.DEFAULT_NAMESPACE) !== undefined && { namespace: opts.namespace ?? env.DEFAULT_NAMESPACE }),
+        ...((opts.registry ?? env.DEFAULT_REGISTRY) !== undefined && {
+          registry: opts.registry ?? env.DEFAULT_REGISTRY,
+        }),
+        ...((opts.namespace ?? env.DEFAULT_NAMESPACE) !== undefined && {
+          namespace: opts.namespace ?? env.DEFAULT_NAMESPACE,
+        }),
       },
       onSecret: (s) => redact.add(s),
     });
@@ -43,7 +47,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     return 2;
   }
 
-  const logFile: WriteStream | undefined = opts.log === undefined ? undefined : createWriteStream(opts.log, { flags: 'a' });
+  const logFile: WriteStream | undefined =
+    opts.log === undefined ? undefined : createWriteStream(opts.log, { flags: 'a' });
   const write = (line: string) => {
     const text = `${new Date().toISOString()} ${redact.apply(line)}\n`;
     if (logFile !== undefined) logFile.write(text);
@@ -79,7 +84,9 @@ export async function run(argv: readonly string[]): Promise<number> {
         progress.onEvent(event);
         if (event.type === 'task-finished') logger.info(describeResult(event.result));
         if (event.type === 'index-filtered')
-          logger.warn(`platform filter: ${event.task.destination.repository} gets index ${event.to}, not ${event.from}`);
+          logger.warn(
+            `platform filter: ${event.task.destination.repository} gets index ${event.to}, not ${event.from}`,
+          );
       },
     });
   } catch (err) {
@@ -106,7 +113,8 @@ async function writeOutputs(opts: CliOptions, report: SessionReport, redact: (te
   }
   if (opts.outputSuccessImages !== undefined) {
     const ok: Record<string, string> = {};
-    for (const r of report.results) if (r.status === 'synced' || r.status === 'skipped') ok[r.source] = r.destination;
+    for (const r of report.results)
+      if (r.status === 'synced' || r.status === 'skipped') ok[r.source] = r.destination;
     const text = opts.outputImagesFormat === 'json' ? `${JSON.stringify(ok, null, 2)}\n` : stringify(ok);
     await writeFile(resolve(opts.outputSuccessImages), text);
   }

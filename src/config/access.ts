@@ -23,7 +23,8 @@ export async function resolveAccess(
   const registries = new Set<string>();
   for (const rule of config.rules) {
     if (!hasCredentials(config.auth.lookup(rule.source))) registries.add(rule.source.registry);
-    for (const d of rule.destinations) if (!hasCredentials(config.auth.lookup(d.repo))) registries.add(d.repo.registry);
+    for (const d of rule.destinations)
+      if (!hasCredentials(config.auth.lookup(d.repo))) registries.add(d.repo.registry);
   }
   const fallback = new Map<string, Credentials>();
   const docker = registries.size > 0 ? await readDockerConfig(opts.env, opts.warn) : undefined;
@@ -38,10 +39,13 @@ export async function resolveAccess(
   const ids = new Map<RegistryAuth, string>();
   return (repo) => {
     const entry = config.auth.lookup(repo);
-    const tls = entry === undefined ? undefined : { insecure: entry.insecure, ...(entry.ca !== undefined && { ca: entry.ca }) };
+    const tls =
+      entry === undefined
+        ? undefined
+        : { insecure: entry.insecure, ...(entry.ca !== undefined && { ca: entry.ca }) };
     if (entry !== undefined && hasCredentials(entry)) {
-      let id = ids.get(entry);
-      if (id === undefined) ids.set(entry, (id = `auth#${ids.size}`));
+      const id = ids.get(entry) ?? `auth#${ids.size}`;
+      ids.set(entry, id);
       return { key: id, credentials: credentialsOf(entry), ...(tls !== undefined && { tls }) };
     }
     const credentials = fallback.get(repo.registry);

@@ -78,7 +78,8 @@ export async function dockerCredentials(
   opts: DockerCredentialOptions,
 ): Promise<Credentials | undefined> {
   const helper =
-    Object.entries(config.credHelpers ?? {}).find(([key]) => registryOfKey(key) === registry)?.[1] ?? config.credsStore;
+    Object.entries(config.credHelpers ?? {}).find(([key]) => registryOfKey(key) === registry)?.[1] ??
+    config.credsStore;
   if (helper !== undefined) {
     const fromHelper = await helperCredentials(helper, registry, opts);
     if (fromHelper !== undefined) return fromHelper;
@@ -134,11 +135,17 @@ async function helperCredentials(
 
 function runCredentialHelper(name: string, server: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(`docker-credential-${name}`, ['get'], { timeout: 30_000 }, (err, stdout, stderr) => {
-      // The helper's own words, never its output, which holds the secret.
-      if (err) reject(new Error(stderr.trim().split('\n')[0] || (err as NodeJS.ErrnoException).code || 'failed'));
-      else resolve(stdout);
-    });
+    const child = execFile(
+      `docker-credential-${name}`,
+      ['get'],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => {
+        // The helper's own words, never its output, which holds the secret.
+        if (err)
+          reject(new Error(stderr.trim().split('\n')[0] || (err as NodeJS.ErrnoException).code || 'failed'));
+        else resolve(stdout);
+      },
+    );
     child.stdin?.end(server);
   });
 }

@@ -2,16 +2,17 @@ import type { Readable } from 'node:stream';
 import { type BlobStream, getBlob, headBlob } from './client/blobs.ts';
 import { type Access, type RepoContext, repoContext } from './client/context.ts';
 import { getManifest, headManifest, type ManifestHead, putManifest } from './client/manifests.ts';
+import { listReferrers } from './client/referrers.ts';
 import { listTags } from './client/tags.ts';
 import { type MountResult, mountBlob, patchUpload, putUpload, startUpload } from './client/uploads.ts';
-import type { RawManifest } from './manifest.ts';
+import type { Descriptor, RawManifest } from './manifest.ts';
 import { formatRepository, type Repository } from './reference.ts';
 import type { TlsOptions } from './transport/agent.ts';
 import type { Credentials } from './transport/auth.ts';
 import { Transport, type TransportOptions } from './transport/transport.ts';
 
-export type { Access } from './client/context.ts';
 export type { BlobStream } from './client/blobs.ts';
+export type { Access } from './client/context.ts';
 export type { ManifestHead } from './client/manifests.ts';
 export type { MountResult } from './client/uploads.ts';
 
@@ -88,7 +89,7 @@ export class RepositoryClient {
     return getManifest(this.#ctx, ref);
   }
 
-  putManifest(ref: string, manifest: RawManifest): Promise<void> {
+  putManifest(ref: string, manifest: RawManifest): Promise<{ subjectIndexed: boolean }> {
     return putManifest(this.#ctx, ref, manifest);
   }
 
@@ -118,5 +119,9 @@ export class RepositoryClient {
 
   listTags(): Promise<string[]> {
     return listTags(this.#ctx);
+  }
+
+  listReferrers(digest: string): Promise<Descriptor[] | undefined> {
+    return listReferrers(this.#ctx, digest);
   }
 }

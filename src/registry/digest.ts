@@ -2,7 +2,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { DigestMismatch, ShortRead } from './errors.ts';
 
-export const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+export const sha256 = (bytes: Uint8Array): string =>
+  `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /**
  * Passes bytes through unchanged while hashing them; fails the stream, before its end is signalled,
@@ -32,7 +33,8 @@ export class VerifyingStream extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.#seen += chunk.length;
     if (this.#size !== undefined && this.#seen > this.#size) {
-      return done(this.#fail(new DigestMismatch(this.#expected, `more than ${this.#size} bytes`)));
+      done(this.#fail(new DigestMismatch(this.#expected, `more than ${this.#size} bytes`)));
+      return;
     }
     this.#hash.update(chunk);
     this.#onBytes?.(chunk.length);
@@ -41,11 +43,15 @@ export class VerifyingStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     if (this.#size !== undefined && this.#seen < this.#size) {
-      return done(this.#fail(new ShortRead(`blob ${this.#expected} ended after ${this.#seen} of ${this.#size} bytes`)));
+      done(
+        this.#fail(new ShortRead(`blob ${this.#expected} ended after ${this.#seen} of ${this.#size} bytes`)),
+      );
+      return;
     }
     const actual = `sha256:${this.#hash.digest('hex')}`;
     if (this.#expected.startsWith('sha256:') && actual !== this.#expected) {
-      return done(this.#fail(new DigestMismatch(this.#expected, actual)));
+      done(this.#fail(new DigestMismatch(this.#expected, actual)));
+      return;
     }
     done();
   }

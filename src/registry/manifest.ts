@@ -68,7 +68,8 @@ export function parseManifest(raw: RawManifest): Manifest {
   let body: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(raw.bytes.toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object');
     body = parsed as Record<string, unknown>;
   } catch {
     throw new UnsupportedManifest(`manifest ${raw.digest} is not valid JSON`);
@@ -83,7 +84,12 @@ export function parseManifest(raw: RawManifest): Manifest {
   const extra = subject === undefined ? {} : { subject };
   if (INDEX_TYPES.has(mediaType) || (Array.isArray(body.manifests) && !IMAGE_TYPES.has(mediaType))) {
     const list = Array.isArray(body.manifests) ? body.manifests : [];
-    return { kind: 'index', mediaType, manifests: list.map((d, i) => descriptor(d, raw.digest, `manifests[${i}]`)), ...extra };
+    return {
+      kind: 'index',
+      mediaType,
+      manifests: list.map((d, i) => descriptor(d, raw.digest, `manifests[${i}]`)),
+      ...extra,
+    };
   }
   if (body.config !== undefined) {
     const layers = Array.isArray(body.layers) ? body.layers : [];

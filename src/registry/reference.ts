@@ -4,12 +4,19 @@
  */
 
 export const DOCKER_HUB = 'docker.io';
-const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry.hub.docker.com', 'registry-1.docker.io']);
+const DOCKER_HUB_ALIASES = new Set([
+  'docker.io',
+  'index.docker.io',
+  'registry.hub.docker.com',
+  'registry-1.docker.io',
+]);
 const DOCKER_HUB_ENDPOINT = 'registry-1.docker.io';
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]+)?$`);
+const DOMAIN = new RegExp(
+  `^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]+)?$`,
+);
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -27,8 +34,8 @@ export interface Reference extends Repository {
   readonly digest?: string;
 }
 
-export class ReferenceError extends Error {
-  override readonly name = 'ReferenceError';
+export class InvalidReference extends Error {
+  override readonly name = 'InvalidReference';
   readonly input: string;
   constructor(input: string, problem: string) {
     super(`invalid image reference "${input}": ${problem}`);
@@ -61,20 +68,27 @@ export function isLoopbackRegistry(registry: string): boolean {
 }
 
 function looksLikeDomain(component: string): boolean {
-  return component.includes('.') || component.includes(':') || component === 'localhost' || component !== component.toLowerCase();
+  return (
+    component.includes('.') ||
+    component.includes(':') ||
+    component === 'localhost' ||
+    component !== component.toLowerCase()
+  );
 }
 
 /** Parses a name without tag or digest: `nginx`, `ghcr.io/acme/app`, `localhost:5000/a/b`. */
 export function parseRepository(input: string): Repository {
-  if (input === '') throw new ReferenceError(input, 'it is empty');
-  if (input.length > MAX_NAME_LENGTH) throw new ReferenceError(input, `longer than ${MAX_NAME_LENGTH} characters`);
+  if (input === '') throw new InvalidReference(input, 'it is empty');
+  if (input.length > MAX_NAME_LENGTH)
+    throw new InvalidReference(input, `longer than ${MAX_NAME_LENGTH} characters`);
   const slash = input.indexOf('/');
   let registry = DOCKER_HUB;
   let path = input;
   if (slash !== -1 && looksLikeDomain(input.slice(0, slash))) {
     registry = input.slice(0, slash);
     path = input.slice(slash + 1);
-    if (!DOMAIN.test(registry)) throw new ReferenceError(input, `"${registry}" is not a valid registry host`);
+    if (!DOMAIN.test(registry))
+      throw new InvalidReference(input, `"${registry}" is not a valid registry host`);
     registry = canonicalRegistry(registry);
   }
   for (const component of path.split('/')) {
@@ -85,7 +99,7 @@ export function parseRepository(input: string): Repository {
           : component !== component.toLowerCase()
             ? `"${component}" must be lower case`
             : `"${component}" is not a valid path component`;
-      throw new ReferenceError(input, why);
+      throw new InvalidReference(input, why);
     }
   }
   if (registry === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
@@ -117,9 +131,9 @@ export function splitReference(input: string): { name: string; tag?: string; dig
 export function parseReference(input: string): Reference {
   const { name, tag, digest } = splitReference(input);
   const repo = parseRepository(name);
-  if (tag !== undefined && !isValidTag(tag)) throw new ReferenceError(input, `"${tag}" is not a valid tag`);
+  if (tag !== undefined && !isValidTag(tag)) throw new InvalidReference(input, `"${tag}" is not a valid tag`);
   if (digest !== undefined && !isValidDigest(digest))
-    throw new ReferenceError(input, `"${digest}" is not a valid digest`);
+    throw new InvalidReference(input, `"${digest}" is not a valid digest`);
   return { ...repo, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
 }
 

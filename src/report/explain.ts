@@ -30,11 +30,19 @@ const WRITES = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
 /** Errors become words here, once, for every shell. */
 export function explain(err: unknown): Explanation {
   if (err instanceof DigestMismatch)
-    return { kind: 'digest-mismatch', reason: err.message, hint: 'the source served bytes that do not match their digest' };
+    return {
+      kind: 'digest-mismatch',
+      reason: err.message,
+      hint: 'the source served bytes that do not match their digest',
+    };
   if (err instanceof UnsupportedManifest) return { kind: 'unsupported', reason: err.message };
   if (err instanceof InsecureRequest) return { kind: 'insecure', reason: err.message };
   if (err instanceof NetworkError)
-    return { kind: 'network', reason: err.message, hint: 'the registry could not be reached reliably; it may be down' };
+    return {
+      kind: 'network',
+      reason: err.message,
+      hint: 'the registry could not be reached reliably; it may be down',
+    };
   if (err instanceof RegistryError) return explainStatus(err);
   if (err instanceof Error) return { kind: 'other', reason: err.message };
   return { kind: 'other', reason: String(err) };

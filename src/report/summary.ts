@@ -20,16 +20,21 @@ export function renderSummary(report: SyncReport, extras: SummaryExtras = {}): s
   const out: string[] = [];
 
   if (report.dryRun) {
-    out.push(`## image-sync dry run: ${copied.length} to copy, ${skipped.length} already in place, ${failed.length} failed`);
+    out.push(
+      `## image-sync dry run: ${copied.length} to copy, ${skipped.length} already in place, ${failed.length} failed`,
+    );
     out.push('', 'Nothing was written. This is the plan.');
   } else {
     out.push(`## image-sync: ${t.synced} synced, ${t.skipped} skipped, ${t.failed} failed`);
     out.push('', `${formatBytes(t.bytes)} copied in ${formatDuration(t.durationMs)}.`);
   }
-  for (const w of report.warnings) out.push('', `> [!WARNING]\n> ${escape(w)}`);
+  for (const w of report.warnings) out.push('', `> [!WARNING]\n> ${escapeMarkdown(w)}`);
   const filtered = report.results.filter((r) => r.sourceDigest !== undefined && r.status !== 'failed');
   if (filtered.length > 0)
-    out.push('', `${filtered.length} index(es) were filtered by platform, so their digests differ from the source.`);
+    out.push(
+      '',
+      `${filtered.length} index(es) were filtered by platform, so their digests differ from the source.`,
+    );
 
   if (failed.length > 0) {
     out.push('', '### Failed', '', '| Source | Destination | Reason | Hint |', '| --- | --- | --- | --- |');
@@ -44,23 +49,30 @@ export function renderSummary(report: SyncReport, extras: SummaryExtras = {}): s
     out.push('| Source | Destination | Digest | Size | Time |', '| --- | --- | --- | --- | --- |');
     for (const r of copied.slice(0, max))
       out.push(
-        row([r.source, r.destination, code(shortDigest(r.digest)), formatBytes(r.bytes), formatDuration(r.durationMs)]),
+        row([
+          r.source,
+          r.destination,
+          code(shortDigest(r.digest)),
+          formatBytes(r.bytes),
+          formatDuration(r.durationMs),
+        ]),
       );
     out.push(...leftOut(copied.length, max));
   }
   if (skipped.length > 0) {
     out.push('', `<details><summary>Already in place (${skipped.length})</summary>`, '');
     out.push('| Source | Destination | Digest |', '| --- | --- | --- |');
-    for (const r of skipped.slice(0, max)) out.push(row([r.source, r.destination, code(shortDigest(r.digest))]));
+    for (const r of skipped.slice(0, max))
+      out.push(row([r.source, r.destination, code(shortDigest(r.digest))]));
     out.push(...leftOut(skipped.length, max), '', '</details>');
   }
   for (const q of extras.rateLimits ?? [])
-    out.push('', `${escape(q.registry)} pull quota: ${q.remaining} of ${q.limit} remaining.`);
+    out.push('', `${escapeMarkdown(q.registry)} pull quota: ${q.remaining} of ${q.limit} remaining.`);
   return `${out.join('\n')}\n`;
 }
 
 function row(cells: readonly string[]): string {
-  return `| ${cells.map((c) => (c.startsWith('`') ? c : escape(c))).join(' | ')} |`;
+  return `| ${cells.map((c) => (c.startsWith('`') ? c : escapeMarkdown(c))).join(' | ')} |`;
 }
 
 const code = (s: string): string => (s === '' ? '' : `\`${s}\``);
@@ -70,6 +82,6 @@ function leftOut(total: number, max: number): string[] {
 }
 
 /** Names are data: nothing in them may become Markdown or HTML. */
-export function escape(text: string): string {
+export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]<>|~]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
 }

@@ -55,7 +55,12 @@ export class BlobCopier {
     }
   }
 
-  async #copyNew(desc: Descriptor, src: RepositoryClient, dst: RepositoryClient, key: string): Promise<number> {
+  async #copyNew(
+    desc: Descriptor,
+    src: RepositoryClient,
+    dst: RepositoryClient,
+    key: string,
+  ): Promise<number> {
     const from = this.#mountSource(key, src, dst);
     let location: URL | undefined;
     if (from !== undefined) {
@@ -83,7 +88,12 @@ export class BlobCopier {
     return src.repo.registry === dst.repo.registry ? src.repo.repository : undefined;
   }
 
-  async #stream(desc: Descriptor, src: RepositoryClient, dst: RepositoryClient, session?: URL): Promise<number> {
+  async #stream(
+    desc: Descriptor,
+    src: RepositoryClient,
+    dst: RepositoryClient,
+    session?: URL,
+  ): Promise<number> {
     const location = session ?? (await dst.startUpload());
     const blob = await src.getBlob(desc.digest);
     const verifier = new VerifyingStream(desc.digest, desc.size, this.#opts.onBytes);
@@ -98,7 +108,8 @@ export class BlobCopier {
     } catch (err) {
       blob.body.destroy();
       if (verifier.failure !== undefined) throw verifier.failure;
-      if (sourceFailure !== undefined) throw toNetworkError(sourceFailure, 'GET', `${src.name} blob ${desc.digest}`);
+      if (sourceFailure !== undefined)
+        throw toNetworkError(sourceFailure, 'GET', `${src.name} blob ${desc.digest}`);
       if (this.#refusedMonolithic(err, dst)) {
         this.#patchOnly.add(dst.repo.registry);
         throw new RegistryError('monolithic upload refused; retrying as a streamed upload', { status: 503 });
@@ -113,8 +124,8 @@ export class BlobCopier {
   }
 
   #remember(key: string, repository: string): void {
-    let repos = this.#present.get(key);
-    if (repos === undefined) this.#present.set(key, (repos = new Set()));
+    const repos = this.#present.get(key) ?? new Set<string>();
     repos.add(repository);
+    this.#present.set(key, repos);
   }
 }

@@ -1,25 +1,20 @@
-import type { RegistryClient, RepositoryClient } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
-import { type Descriptor, type Manifest, parseManifest, type RawManifest } from '../registry/manifest.ts';
+import { parseManifest, type RawManifest } from '../registry/manifest.ts';
 import { formatReference } from '../registry/reference.ts';
-import type { BlobCopier } from './blobs.ts';
 import { filterIndex } from './platforms.ts';
-import type { SyncEvent, Task } from './types.ts';
+import { copyReferrers } from './referrers.ts';
+import { type CopyContext, copyContent } from './tree.ts';
+import type { Task } from './types.ts';
 
-export interface CopyContext {
-  readonly client: RegistryClient;
-  readonly blobs: BlobCopier;
-  readonly force: boolean;
-  readonly dryRun: boolean;
-  readonly signal?: AbortSignal;
-  readonly emit: (event: SyncEvent) => void;
-}
+export type { CopyContext } from './tree.ts';
 
 export interface CopyOutcome {
   readonly status: 'synced' | 'skipped' | 'planned';
   readonly digest: string;
   readonly sourceDigest?: string;
   readonly bytes: number;
+  /** Signatures, attestations and other referrers copied with the image. */
+  readonly referrers: number;
 }
 
 /**
@@ -40,9 +35,17 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   const sourceDigest = head.digest ?? (await src.getManifest(srcRef)).digest;
   const dstRef = task.destination.tag ?? task.destination.digest ?? sourceDigest;
   const filtering = task.platforms !== undefined && task.platforms.length > 0;
+  const withReferrers = async (outcome: Omit<CopyOutcome, 'referrers'>): Promise<CopyOutcome> => {
+    // A filtered index has a digest of its own: signatures of the source's would not verify against it.
+    const referrers =
+      task.referrers === false || ctx.dryRun || outcome.sourceDigest !== undefined
+        ? 0
+        : await copyReferrers(outcome.digest, src, dst, ctx, outcome.status === 'synced');
+    return { ...outcome, referrers };
+  };
 
   if (!ctx.force && !filtering && (await dst.headManifest(dstRef))?.digest === sourceDigest) {
-    return { status: 'skipped', digest: sourceDigest, bytes: 0 };
+    return withReferrers({ status: 'skipped', digest: sourceDigest, bytes: 0 });
   }
 
   const raw = await src.getManifest(sourceDigest);
@@ -56,64 +59,21 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
     }
     target = filtered.manifest;
     children = filtered.kept;
-    if (target.digest !== raw.digest) ctx.emit({ type: 'index-filtered', task, from: raw.digest, to: target.digest });
+    if (target.digest !== raw.digest)
+      ctx.emit({ type: 'index-filtered', task, from: raw.digest, to: target.digest });
     if (!ctx.force && (await dst.headManifest(dstRef))?.digest === target.digest) {
-      return { status: 'skipped', ...outcomeDigests(target, raw), bytes: 0 };
+      return withReferrers({ status: 'skipped', ...outcomeDigests(target, raw), bytes: 0 });
     }
   }
-  if (ctx.dryRun) return { status: 'planned', ...outcomeDigests(target, raw), bytes: 0 };
+  if (ctx.dryRun) return withReferrers({ status: 'planned', ...outcomeDigests(target, raw), bytes: 0 });
 
-  const bytes =
-    manifest.kind === 'index'
-      ? await copyChildren(children, src, dst, ctx)
-      : await copyBlobs(manifest, src, dst, ctx);
+  const bytes = await copyContent(manifest, children, src, dst, ctx);
   await dst.putManifest(dstRef, target);
-  return { status: 'synced', ...outcomeDigests(target, raw), bytes };
+  return withReferrers({ status: 'synced', ...outcomeDigests(target, raw), bytes });
 }
 
 function outcomeDigests(target: RawManifest, raw: RawManifest): { digest: string; sourceDigest?: string } {
-  return target.digest === raw.digest ? { digest: target.digest } : { digest: target.digest, sourceDigest: raw.digest };
-}
-
-/** Children go by digest, each complete before the index that lists them is written. */
-async function copyChildren(
-  children: readonly Descriptor[],
-  src: RepositoryClient,
-  dst: RepositoryClient,
-  ctx: CopyContext,
-): Promise<number> {
-  const sizes = await settleAll(children.map((child) => copyByDigest(child.digest, src, dst, ctx)));
-  return sizes.reduce((a, b) => a + b, 0);
-}
-
-async function copyByDigest(digest: string, src: RepositoryClient, dst: RepositoryClient, ctx: CopyContext) {
-  if ((await dst.headManifest(digest))?.digest === digest) return 0;
-  const raw = await src.getManifest(digest);
-  const manifest = parseManifest(raw);
-  const bytes =
-    manifest.kind === 'index'
-      ? await copyChildren(manifest.manifests, src, dst, ctx)
-      : await copyBlobs(manifest, src, dst, ctx);
-  await dst.putManifest(digest, raw);
-  return bytes;
-}
-
-async function copyBlobs(
-  manifest: Extract<Manifest, { kind: 'image' }>,
-  src: RepositoryClient,
-  dst: RepositoryClient,
-  ctx: CopyContext,
-): Promise<number> {
-  const unique = new Map<string, Descriptor>();
-  for (const d of [manifest.config, ...manifest.layers]) unique.set(d.digest, d);
-  const sizes = await settleAll([...unique.values()].map((d) => ctx.blobs.copy(d, src, dst)));
-  return sizes.reduce((a, b) => a + b, 0);
-}
-
-/** Like Promise.all, but waits for every sibling to stop before failing, so no work runs on unobserved. */
-async function settleAll<T>(work: Promise<T>[]): Promise<T[]> {
-  const settled = await Promise.allSettled(work);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+  return target.digest === raw.digest
+    ? { digest: target.digest }
+    : { digest: target.digest, sourceDigest: raw.digest };
 }

@@ -16,15 +16,27 @@ export interface SyncOptions extends Omit<ExecuteOptions, 'blobConcurrency'> {
 }
 
 /** Rules in, one result per destination tag out: list tags, plan, copy, retry. */
-export async function sync(rules: readonly Rule[], client: RegistryClient, opts: SyncOptions): Promise<SyncReport> {
+export async function sync(
+  rules: readonly Rule[],
+  client: RegistryClient,
+  opts: SyncOptions,
+): Promise<SyncReport> {
   const started = performance.now();
   const mine = shardRules(rules, opts.shard);
   const { tasks: planned, failures } = await planTasks(mine, client, opts);
   const { tasks, conflicts } = dedupe(planned);
   opts.emit({ type: 'planned', tasks });
-  const done = await executeTasks(tasks, client, { ...opts, blobConcurrency: opts.blobConcurrency ?? opts.concurrency * 2 });
+  const done = await executeTasks(tasks, client, {
+    ...opts,
+    blobConcurrency: opts.blobConcurrency ?? opts.concurrency * 2,
+  });
   const results = [...failures, ...done];
-  return { results, totals: totalsOf(results, Math.round(performance.now() - started)), dryRun: opts.dryRun, warnings: conflicts };
+  return {
+    results,
+    totals: totalsOf(results, Math.round(performance.now() - started)),
+    dryRun: opts.dryRun,
+    warnings: conflicts,
+  };
 }
 
 /** Lists the source tags each rule needs (each source once); a source that cannot be listed fails its destinations. */
@@ -54,6 +66,7 @@ async function planTasks(rules: readonly Rule[], client: RegistryClient, opts: S
             destination: formatRepository(dest.repo),
             status: 'failed',
             bytes: 0,
+            referrers: 0,
             durationMs: 0,
             attempts: 1,
             error,

@@ -26,7 +26,8 @@ export interface ExecuteOptions {
 
 /** Failures another pass will not change. */
 function isPermanent(err: unknown): boolean {
-  if (err instanceof DigestMismatch || err instanceof UnsupportedManifest || err instanceof InsecureRequest) return true;
+  if (err instanceof DigestMismatch || err instanceof UnsupportedManifest || err instanceof InsecureRequest)
+    return true;
   return err instanceof RegistryError && [400, 401, 403, 404].includes(err.status ?? 0);
 }
 
@@ -48,6 +49,7 @@ export async function executeTasks(
     force: opts.force,
     dryRun: opts.dryRun,
     emit: opts.emit,
+    referrersDone: new Set(),
     ...(opts.abort !== undefined && { signal: opts.abort }),
   };
   const results = new Map<number, TaskResult>();
@@ -73,7 +75,12 @@ function willRetry(result: TaskResult, opts: ExecuteOptions): boolean {
   return result.status === 'failed' && !isPermanent(result.error) && !opts.stop?.aborted;
 }
 
-async function runTask(task: Task, attempt: number, ctx: CopyContext, opts: ExecuteOptions): Promise<TaskResult> {
+async function runTask(
+  task: Task,
+  attempt: number,
+  ctx: CopyContext,
+  opts: ExecuteOptions,
+): Promise<TaskResult> {
   if (opts.stop?.aborted) return failure(task, new Error('cancelled before it started'), 0, attempt - 1);
   opts.emit({ type: 'task-started', task });
   const started = performance.now();
@@ -91,5 +98,14 @@ function names(task: Task): { source: string; destination: string } {
 }
 
 function failure(task: Task, error: unknown, durationMs: number, attempts: number): TaskResult {
-  return { ...names(task), status: 'failed', bytes: 0, durationMs, attempts, error, origin: task.origin };
+  return {
+    ...names(task),
+    status: 'failed',
+    bytes: 0,
+    referrers: 0,
+    durationMs,
+    attempts,
+    error,
+    origin: task.origin,
+  };
 }

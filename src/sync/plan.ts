@@ -14,10 +14,15 @@ export interface Shard {
 export const originOf = (rule: Rule): string => `${rule.origin.file}: ${rule.origin.key}`;
 
 /** Rules whose source tags must be listed before they can be expanded. */
-export const needsTagList = (rule: Rule): boolean => rule.select.kind === 'all' || rule.select.kind === 'regex';
+export const needsTagList = (rule: Rule): boolean =>
+  rule.select.kind === 'all' || rule.select.kind === 'regex';
 
 /** A rule and the tags its source has (when listed) → one task per destination tag. Pure. */
-export function expandRule(rule: Rule, listed: readonly string[] | undefined, platforms?: readonly Platform[]): Task[] {
+export function expandRule(
+  rule: Rule,
+  listed: readonly string[] | undefined,
+  platforms?: readonly Platform[],
+): Task[] {
   const origin = originOf(rule);
   const wanted = rule.platforms ?? platforms;
   const extra = wanted !== undefined && wanted.length > 0 ? { platforms: wanted } : {};
@@ -35,7 +40,10 @@ export function expandRule(rule: Rule, listed: readonly string[] | undefined, pl
   }
   let tags: readonly string[];
   if (select.kind === 'list') tags = select.tags;
-  else if (select.kind === 'regex') tags = (listed ?? []).filter((t) => new RegExp(select.pattern.source, select.pattern.flags.replace('g', '')).test(t));
+  else if (select.kind === 'regex')
+    tags = (listed ?? []).filter((t) =>
+      new RegExp(select.pattern.source, select.pattern.flags.replace('g', '')).test(t),
+    );
   else tags = listed ?? [];
   if (rule.filter !== undefined) tags = applyTagFilter([...tags], rule.filter);
   return rule.destinations.flatMap((dest) =>
@@ -57,7 +65,9 @@ export function dedupe(tasks: readonly Task[]): { tasks: Task[]; conflicts: stri
     const first = seen.get(key);
     if (first === undefined) seen.set(key, task);
     else if (formatReference(first.source) !== formatReference(task.source))
-      conflicts.push(`${key} is the destination of both ${formatReference(first.source)} (${first.origin}) and ${formatReference(task.source)} (${task.origin}); keeping the first`);
+      conflicts.push(
+        `${key} is the destination of both ${formatReference(first.source)} (${first.origin}) and ${formatReference(task.source)} (${task.origin}); keeping the first`,
+      );
   }
   return { tasks: [...seen.values()], conflicts };
 }

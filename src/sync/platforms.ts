@@ -4,7 +4,8 @@ import type { Descriptor, Platform, RawManifest } from '../registry/manifest.ts'
 /** `*` (from `--os` or `--arch` given alone) matches anything; a missing variant matches every variant. */
 export function platformMatches(p: Platform | undefined, wanted: readonly Platform[]): boolean {
   if (p === undefined) return false;
-  const is = (want: string | undefined, have: string | undefined) => want === undefined || want === '*' || want === have;
+  const is = (want: string | undefined, have: string | undefined) =>
+    want === undefined || want === '*' || want === have;
   return wanted.some((w) => is(w.os, p.os) && is(w.architecture, p.architecture) && is(w.variant, p.variant));
 }
 
@@ -21,9 +22,7 @@ export function filterIndex(
   const keptDigests = new Set(
     children.filter((c) => platformMatches(c.platform, wanted)).map((c) => c.digest),
   );
-  const kept = children.filter(
-    (c) => keptDigests.has(c.digest) || describesKept(c, keptDigests),
-  );
+  const kept = children.filter((c) => keptDigests.has(c.digest) || describesKept(c, keptDigests));
   if (kept.length === children.length) return { manifest: raw, kept };
   const body = JSON.parse(raw.bytes.toString('utf8')) as { manifests: unknown[] };
   body.manifests = (body.manifests as Descriptor[]).filter((d) => kept.some((k) => k.digest === d.digest));

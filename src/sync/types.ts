@@ -7,6 +7,8 @@ export interface Task {
   readonly destination: Reference;
   /** Keep only these platforms of an index (its digest then changes). */
   readonly platforms?: readonly Platform[];
+  /** Bring signatures, attestations and other referrers along (default on). */
+  readonly referrers?: boolean;
   /** Where the rule came from, for messages: `file: key`. */
   readonly origin: string;
 }
@@ -23,6 +25,8 @@ export interface TaskResult {
   readonly sourceDigest?: string;
   /** Bytes of blobs that crossed the wire for this tag. */
   readonly bytes: number;
+  /** Signatures, attestations and other referrers copied with it. */
+  readonly referrers: number;
   readonly durationMs: number;
   readonly attempts: number;
   readonly error?: unknown;

@@ -27,7 +27,10 @@ export interface ActionRunOptions {
 }
 
 /** Runs the bundled action exactly as the GitHub runner does: INPUT_* variables and the runner's files. */
-export async function runAction(inputs: Record<string, string>, opts: ActionRunOptions = {}): Promise<ActionRun> {
+export async function runAction(
+  inputs: Record<string, string>,
+  opts: ActionRunOptions = {},
+): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), 'image-sync-runner-'));
   const summaryFile = join(dir, 'step_summary.md');
   const outputFile = join(dir, 'output.txt');
@@ -45,22 +48,25 @@ export async function runAction(inputs: Record<string, string>, opts: ActionRunO
     RUNNER_TEMP: join(dir, 'runner-temp'),
     ...opts.env,
   };
-  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
+  for (const [name, value] of Object.entries(inputs))
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   try {
-    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((done, fail) => {
-      const child = spawn(process.execPath, [ACTION_ENTRY], { env, cwd: opts.workspace ?? dir });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d));
-      child.stderr.on('data', (d: Buffer) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-      if (child.pid !== undefined) opts.onSpawn?.(child.pid);
-      child.on('error', fail);
-      child.on('close', (c) => {
-        clearTimeout(timer);
-        done({ code: c ?? -1, stdout, stderr });
-      });
-    });
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>(
+      (done, fail) => {
+        const child = spawn(process.execPath, [ACTION_ENTRY], { env, cwd: opts.workspace ?? dir });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d));
+        child.stderr.on('data', (d: Buffer) => (stderr += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+        if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+        child.on('error', fail);
+        child.on('close', (c) => {
+          clearTimeout(timer);
+          done({ code: c ?? -1, stdout, stderr });
+        });
+      },
+    );
     const summary = await readFile(summaryFile, 'utf8');
     const outputText = await readFile(outputFile, 'utf8');
     const outputs = parseOutputs(outputText);

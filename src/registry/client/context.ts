@@ -1,4 +1,4 @@
-import { type Transport, repositoryScope } from '../transport/transport.ts';
+import { repositoryScope, type Transport } from '../transport/transport.ts';
 
 /** How a repository is used: a source is only read; a destination is read and written. */
 export type Access = 'pull' | 'push';
@@ -11,7 +11,12 @@ export interface RepoContext {
   readonly signal?: AbortSignal;
 }
 
-export function repoContext(transport: Transport, name: string, access: Access, signal?: AbortSignal): RepoContext {
+export function repoContext(
+  transport: Transport,
+  name: string,
+  access: Access,
+  signal?: AbortSignal,
+): RepoContext {
   const scopes = [repositoryScope(name, access === 'push' ? 'pull,push' : 'pull')];
   return { transport, name, scopes, ...(signal !== undefined && { signal }) };
 }

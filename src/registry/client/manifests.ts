@@ -43,7 +43,9 @@ export async function getManifest(ctx: RepoContext, ref: string): Promise<RawMan
   const declared = Number(header(res, 'content-length') ?? 0);
   if (declared > MAX_MANIFEST_BYTES) {
     await res.body.dump();
-    throw new RegistryError(`manifest ${ctx.name}:${ref} is ${declared} bytes, over the 4 MiB limit for manifests`);
+    throw new RegistryError(
+      `manifest ${ctx.name}:${ref} is ${declared} bytes, over the 4 MiB limit for manifests`,
+    );
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -57,11 +59,17 @@ export async function getManifest(ctx: RepoContext, ref: string): Promise<RawMan
   }
   const bytes = Buffer.concat(chunks);
   const digest = sha256(bytes);
-  if (ref.startsWith('sha256:') && digest !== ref) throw new DigestMismatch(ref, digest, { target: res.target });
+  if (ref.startsWith('sha256:') && digest !== ref)
+    throw new DigestMismatch(ref, digest, { target: res.target });
   return { digest, bytes, mediaType: (header(res, 'content-type') ?? '').split(';')[0]!.trim() };
 }
 
-export async function putManifest(ctx: RepoContext, ref: string, manifest: RawManifest): Promise<void> {
+/** Returns whether the registry indexed the manifest's `subject` itself (the `OCI-Subject` header). */
+export async function putManifest(
+  ctx: RepoContext,
+  ref: string,
+  manifest: RawManifest,
+): Promise<{ subjectIndexed: boolean }> {
   const res = await ctx.transport.request({
     method: 'PUT',
     path: repoPath(ctx, `manifests/${ref}`),
@@ -74,4 +82,5 @@ export async function putManifest(ctx: RepoContext, ref: string, manifest: RawMa
   await res.body.dump();
   const stored = header(res, 'docker-content-digest');
   if (stored !== undefined && stored !== manifest.digest) throw new DigestMismatch(manifest.digest, stored);
+  return { subjectIndexed: header(res, 'oci-subject') !== undefined };
 }

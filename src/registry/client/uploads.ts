@@ -36,7 +36,13 @@ export async function startUpload(ctx: RepoContext): Promise<URL> {
 }
 
 /** Monolithic upload: the whole blob in the closing PUT, its length known in advance. */
-export async function putUpload(ctx: RepoContext, location: URL, digest: string, size: number, body: Readable) {
+export async function putUpload(
+  ctx: RepoContext,
+  location: URL,
+  digest: string,
+  size: number,
+  body: Readable,
+) {
   const res = await ctx.transport.request({
     method: 'PUT',
     path: withDigest(location, digest),

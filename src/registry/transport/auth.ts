@@ -95,7 +95,8 @@ export async function fetchToken(req: TokenRequest): Promise<CachedToken> {
   if (typeof token !== 'string' || token === '')
     throw new RegistryError(`the token service at ${req.realm.host} answered without a token`);
   req.onSecret(token);
-  const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_EXPIRES_IN_S;
+  const expiresIn =
+    typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_EXPIRES_IN_S;
   return { token, expiresAt: started + expiresIn * 1000 - EXPIRY_MARGIN_MS };
 }
 

@@ -36,7 +36,14 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
       ...(req.body !== undefined && { body: req.body }),
       ...(req.signal !== undefined && { signal: req.signal }),
     });
-    return { status: res.statusCode, headers: res.headers, body: res.body, method: req.method, target, url: req.url };
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      body: res.body,
+      method: req.method,
+      target,
+      url: req.url,
+    };
   } catch (err) {
     throw toNetworkError(err, req.method, target);
   }

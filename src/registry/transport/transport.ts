@@ -2,8 +2,15 @@ import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { InsecureRequest, RegistryError } from '../errors.ts';
 import { isLoopbackRegistry, registryEndpoint } from '../reference.ts';
-import { createAgent, DEFAULT_TIMEOUTS, type TlsOptions, type Timeouts } from './agent.ts';
-import { type AuthScheme, basicHeader, type Credentials, fetchToken, schemeFromChallenges, TokenCache } from './auth.ts';
+import { createAgent, DEFAULT_TIMEOUTS, type Timeouts, type TlsOptions } from './agent.ts';
+import {
+  type AuthScheme,
+  basicHeader,
+  type Credentials,
+  fetchToken,
+  schemeFromChallenges,
+  TokenCache,
+} from './auth.ts';
 import { parseChallenges } from './challenge.ts';
 import { checkResponse, header } from './check.ts';
 import { type HttpRequest, type HttpResponse, type Method, send, targetOf } from './http.ts';
@@ -119,7 +126,8 @@ export class Transport {
       const challenges = parseChallenges(res.headers['www-authenticate']);
       await res.body.dump();
       if (challenges.length > 0) this.#scheme = schemeFromChallenges(challenges);
-      if (authorization?.startsWith('Bearer ')) this.#tokens.invalidate(scopeKey(req.scopes), authorization.slice(7));
+      if (authorization?.startsWith('Bearer '))
+        this.#tokens.invalidate(scopeKey(req.scopes), authorization.slice(7));
       authorization = await this.#authorization(req.scopes);
       res = await this.#sendFollowing(req, url, authorization);
     }
@@ -147,7 +155,11 @@ export class Transport {
     return `Bearer ${token}`;
   }
 
-  async #sendFollowing(req: TransportRequest, first: URL, authorization: string | undefined): Promise<HttpResponse> {
+  async #sendFollowing(
+    req: TransportRequest,
+    first: URL,
+    authorization: string | undefined,
+  ): Promise<HttpResponse> {
     let url = first;
     let method = req.method;
     let auth = authorization;
@@ -165,7 +177,8 @@ export class Transport {
         ...(req.signal !== undefined && { signal: req.signal }),
       });
       const location = header(res, 'location');
-      const follow = REDIRECT.has(res.status) && location !== undefined && (method === 'GET' || method === 'HEAD');
+      const follow =
+        REDIRECT.has(res.status) && location !== undefined && (method === 'GET' || method === 'HEAD');
       if (!follow) return res;
       if (hop >= MAX_REDIRECTS) throw new RegistryError(`too many redirects from ${targetOf(first)}`);
       await res.body.dump();
@@ -180,7 +193,12 @@ export class Transport {
   async #send(req: HttpRequest): Promise<HttpResponse> {
     const headers = { 'user-agent': this.#userAgent, ...req.headers };
     const res = await send(this.#agent, { ...req, headers });
-    this.#opts.onResponse?.({ method: req.method, host: req.url.host, status: res.status, headers: res.headers });
+    this.#opts.onResponse?.({
+      method: req.method,
+      host: req.url.host,
+      status: res.status,
+      headers: res.headers,
+    });
     return res;
   }
 

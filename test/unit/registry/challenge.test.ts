@@ -9,11 +9,17 @@ describe('parseChallenges', () => {
     );
     expect(c).toEqual({
       scheme: 'bearer',
-      params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/nginx:pull' },
+      params: {
+        realm: 'https://auth.docker.io/token',
+        service: 'registry.docker.io',
+        scope: 'repository:library/nginx:pull',
+      },
     });
   });
   it('reads basic, unquoted values, escapes and odd spacing', () => {
-    expect(parseChallenges('Basic realm="Registry Realm"')).toEqual([{ scheme: 'basic', params: { realm: 'Registry Realm' } }]);
+    expect(parseChallenges('Basic realm="Registry Realm"')).toEqual([
+      { scheme: 'basic', params: { realm: 'Registry Realm' } },
+    ]);
     expect(parseChallenges('bearer  realm = https://x/token , service=reg')).toEqual([
       { scheme: 'bearer', params: { realm: 'https://x/token', service: 'reg' } },
     ]);
@@ -25,7 +31,9 @@ describe('parseChallenges', () => {
     expect(list[1]?.params).toEqual({ realm: 'https://t/', service: 's' });
   });
   it('keeps scopes with commas and colons intact', () => {
-    const [c] = parseChallenges('Bearer realm="https://t",scope="repository:a/b:pull,push repository:c:pull"');
+    const [c] = parseChallenges(
+      'Bearer realm="https://t",scope="repository:a/b:pull,push repository:c:pull"',
+    );
     expect(c?.params.scope).toBe('repository:a/b:pull,push repository:c:pull');
   });
   it('gives nothing for a missing header', () => {
@@ -35,7 +43,9 @@ describe('parseChallenges', () => {
 
 describe('schemeFromChallenges', () => {
   it('prefers bearer over basic', () => {
-    const s = schemeFromChallenges(parseChallenges('Basic realm="r", Bearer realm="https://t/token",service="s"'));
+    const s = schemeFromChallenges(
+      parseChallenges('Basic realm="r", Bearer realm="https://t/token",service="s"'),
+    );
     expect(s.kind).toBe('bearer');
     expect(s.kind === 'bearer' && s.realm.href).toBe('https://t/token');
   });
@@ -44,6 +54,8 @@ describe('schemeFromChallenges', () => {
     expect(schemeFromChallenges([]).kind).toBe('none');
   });
   it('rejects an unusable realm', () => {
-    expect(() => schemeFromChallenges(parseChallenges('Bearer realm="not a url"'))).toThrow('invalid token realm');
+    expect(() => schemeFromChallenges(parseChallenges('Bearer realm="not a url"'))).toThrow(
+      'invalid token realm',
+    );
   });
 });

@@ -54,11 +54,17 @@ describe('parseReference', () => {
 describe('helpers', () => {
   it('splits the tag after the host port, not at it', () => {
     expect(splitReference('localhost:5000/app')).toEqual({ name: 'localhost:5000/app' });
-    expect(splitReference('localhost:5000/app:/v1\\..*/')).toEqual({ name: 'localhost:5000/app', tag: '/v1\\..*/' });
+    expect(splitReference('localhost:5000/app:/v1\\..*/')).toEqual({
+      name: 'localhost:5000/app',
+      tag: '/v1\\..*/',
+    });
   });
   it('formats canonical references', () => {
     expect(formatReference(parseReference('nginx:1'))).toBe('docker.io/library/nginx:1');
-    expect(parseRepository('docker.io/library/nginx')).toEqual({ registry: 'docker.io', repository: 'library/nginx' });
+    expect(parseRepository('docker.io/library/nginx')).toEqual({
+      registry: 'docker.io',
+      repository: 'library/nginx',
+    });
   });
   it('reaches Docker Hub at registry-1.docker.io', () => {
     expect(registryEndpoint('docker.io')).toBe('registry-1.docker.io');

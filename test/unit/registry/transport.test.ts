@@ -43,18 +43,31 @@ describe('Transport', () => {
       })
       .times(2);
     const secrets: string[] = [];
-    const t = transport('reg.example', { credentials: { username: 'u', password: 'p' }, onSecret: (s) => secrets.push(s) });
+    const t = transport('reg.example', {
+      credentials: { username: 'u', password: 'p' },
+      onSecret: (s) => secrets.push(s),
+    });
     for (let i = 0; i < 2; i++)
-      await (await t.request({ method: 'GET', path: '/v2/a/b/tags/list', scopes: ['repository:a/b:pull'], expect: [200] })).body.dump();
+      await (
+        await t.request({
+          method: 'GET',
+          path: '/v2/a/b/tags/list',
+          scopes: ['repository:a/b:pull'],
+          expect: [200],
+        })
+      ).body.dump();
     expect(tokenCalls).toBe(1);
     expect(seen).toEqual(['Bearer tok-1', 'Bearer tok-1']);
     expect(secrets).toEqual(['tok-1']);
   });
 
   it('uses the OAuth2 refresh-token form when an identity token is configured', async () => {
-    agent.get('https://reg.example').intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
-      headers: { 'www-authenticate': 'Bearer realm="https://reg.example/oauth",service="svc"' },
-    });
+    agent
+      .get('https://reg.example')
+      .intercept({ path: '/v2/', method: 'GET' })
+      .reply(401, '', {
+        headers: { 'www-authenticate': 'Bearer realm="https://reg.example/oauth",service="svc"' },
+      });
     agent
       .get('https://reg.example')
       .intercept({ path: '/oauth', method: 'POST' })
@@ -67,7 +80,12 @@ describe('Transport', () => {
       });
     agent.get('https://reg.example').intercept({ path: '/v2/a/manifests/1', method: 'HEAD' }).reply(200, '');
     const t = transport('reg.example', { credentials: { token: 'identity-xyz' } });
-    const res = await t.request({ method: 'HEAD', path: '/v2/a/manifests/1', scopes: ['repository:a:pull'], expect: [200] });
+    const res = await t.request({
+      method: 'HEAD',
+      path: '/v2/a/manifests/1',
+      scopes: ['repository:a:pull'],
+      expect: [200],
+    });
     expect(res.status).toBe(200);
   });
 
@@ -81,7 +99,10 @@ describe('Transport', () => {
       .intercept({ path: (p) => p.startsWith('/token'), method: 'GET' })
       .reply(() => ({ statusCode: 200, data: { token: `t${++n}` } }))
       .persist();
-    reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(401, { errors: [{ code: 'UNAUTHORIZED' }] }).times(2);
+    reg
+      .intercept({ path: '/v2/a/tags/list', method: 'GET' })
+      .reply(401, { errors: [{ code: 'UNAUTHORIZED' }] })
+      .times(2);
     const err = await transport('reg.example')
       .request({ method: 'GET', path: '/v2/a/tags/list', scopes: ['repository:a:pull'], expect: [200] })
       .catch((e: unknown) => e);
@@ -93,7 +114,9 @@ describe('Transport', () => {
 
   it('follows a blob redirect to another host without the Authorization header', async () => {
     const reg = agent.get('https://reg.example');
-    reg.intercept({ path: '/v2/', method: 'GET' }).reply(401, '', { headers: { 'www-authenticate': 'Basic realm="r"' } });
+    reg
+      .intercept({ path: '/v2/', method: 'GET' })
+      .reply(401, '', { headers: { 'www-authenticate': 'Basic realm="r"' } });
     reg
       .intercept({ path: '/v2/a/blobs/sha256:x', method: 'GET' })
       .reply(307, '', { headers: { location: 'https://storage.example/obj?sig=1' } });
@@ -119,7 +142,9 @@ describe('Transport', () => {
     const reg = agent.get('https://reg.example');
     reg.intercept({ path: '/v2/', method: 'GET' }).reply(200, '');
     reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(503, 'busy');
-    reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(429, '', { headers: { 'retry-after': '0' } });
+    reg
+      .intercept({ path: '/v2/a/tags/list', method: 'GET' })
+      .reply(429, '', { headers: { 'retry-after': '0' } });
     reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: [] });
     const retries: number[] = [];
     const res = await transport('reg.example', { onRetry: (_e, left) => retries.push(left) }).request({
@@ -135,7 +160,9 @@ describe('Transport', () => {
   it('does not retry a 404', async () => {
     const reg = agent.get('https://reg.example');
     reg.intercept({ path: '/v2/', method: 'GET' }).reply(200, '');
-    reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(404, { errors: [{ code: 'NAME_UNKNOWN', message: 'x' }] });
+    reg
+      .intercept({ path: '/v2/a/tags/list', method: 'GET' })
+      .reply(404, { errors: [{ code: 'NAME_UNKNOWN', message: 'x' }] });
     const err = await transport('reg.example')
       .request({ method: 'GET', path: '/v2/a/tags/list', scopes: [], expect: [200] })
       .catch((e: unknown) => e);
@@ -144,9 +171,12 @@ describe('Transport', () => {
   });
 
   it('refuses a plain-HTTP token realm for a TLS registry not marked insecure', async () => {
-    agent.get('https://reg.example').intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
-      headers: { 'www-authenticate': 'Bearer realm="http://auth.example/token"' },
-    });
+    agent
+      .get('https://reg.example')
+      .intercept({ path: '/v2/', method: 'GET' })
+      .reply(401, '', {
+        headers: { 'www-authenticate': 'Bearer realm="http://auth.example/token"' },
+      });
     const err = await transport('reg.example', { credentials: { username: 'u', password: 'p' } })
       .request({ method: 'GET', path: '/v2/a/tags/list', scopes: [], expect: [200] })
       .catch((e: unknown) => e);
@@ -155,15 +185,24 @@ describe('Transport', () => {
   });
 
   it('allows that realm once the registry is marked insecure', async () => {
-    agent.get('https://reg.example').intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
-      headers: { 'www-authenticate': 'Bearer realm="http://auth.example/token"' },
-    });
+    agent
+      .get('https://reg.example')
+      .intercept({ path: '/v2/', method: 'GET' })
+      .reply(401, '', {
+        headers: { 'www-authenticate': 'Bearer realm="http://auth.example/token"' },
+      });
     agent
       .get('http://auth.example')
       .intercept({ path: (p) => p.startsWith('/token'), method: 'GET' })
       .reply(200, { token: 't' });
-    agent.get('https://reg.example').intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: [] });
-    const t = transport('reg.example', { tls: { insecure: true }, credentials: { username: 'u', password: 'p' } });
+    agent
+      .get('https://reg.example')
+      .intercept({ path: '/v2/a/tags/list', method: 'GET' })
+      .reply(200, { tags: [] });
+    const t = transport('reg.example', {
+      tls: { insecure: true },
+      credentials: { username: 'u', password: 'p' },
+    });
     const res = await t.request({ method: 'GET', path: '/v2/a/tags/list', scopes: [], expect: [200] });
     expect(res.status).toBe(200);
   });

@@ -4,8 +4,16 @@ import { explain } from '../../../src/report/explain.ts';
 
 describe('explain', () => {
   it.each([
-    [new RegistryError('x', { status: 401, target: 'reg/v2/a' }), 'credentials', /authentication failed at reg/],
-    [new RegistryError('x', { status: 403, method: 'PUT', target: 'reg/v2/a' }), 'permission', /access denied/],
+    [
+      new RegistryError('x', { status: 401, target: 'reg/v2/a' }),
+      'credentials',
+      /authentication failed at reg/,
+    ],
+    [
+      new RegistryError('x', { status: 403, method: 'PUT', target: 'reg/v2/a' }),
+      'permission',
+      /access denied/,
+    ],
     [new RegistryError('x', { status: 429 }), 'rate-limited', /rate limited/],
     [new RegistryError('a/b:1 was not found', { status: 404 }), 'not-found', /not found/],
     [new DigestMismatch('sha256:a', 'sha256:b'), 'digest-mismatch', /digest mismatch/],

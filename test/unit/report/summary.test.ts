@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RegistryError } from '../../../src/registry/errors.ts';
-import { escape, renderSummary } from '../../../src/report/summary.ts';
+import { escapeMarkdown, renderSummary } from '../../../src/report/summary.ts';
 import type { SyncReport } from '../../../src/sync/results.ts';
 import { totalsOf } from '../../../src/sync/results.ts';
 import type { TaskResult } from '../../../src/sync/types.ts';
@@ -13,8 +13,21 @@ function report(results: TaskResult[], dryRun = false): SyncReport {
 }
 
 describe('renderSummary', () => {
-  const synced: TaskResult = { ...base, source: 'a/x:1', destination: 'b/x:1', status: 'synced', digest: D, bytes: 2_500_000 };
-  const skipped: TaskResult = { ...base, source: 'a/x:2', destination: 'b/x:2', status: 'skipped', digest: D };
+  const synced: TaskResult = {
+    ...base,
+    source: 'a/x:1',
+    destination: 'b/x:1',
+    status: 'synced',
+    digest: D,
+    bytes: 2_500_000,
+  };
+  const skipped: TaskResult = {
+    ...base,
+    source: 'a/x:2',
+    destination: 'b/x:2',
+    status: 'skipped',
+    digest: D,
+  };
   const failed: TaskResult = {
     ...base,
     source: 'a/y:1',
@@ -53,12 +66,14 @@ describe('renderSummary', () => {
   });
 
   it('reports pull quota when seen', () => {
-    const md = renderSummary(report([synced]), { rateLimits: [{ registry: 'registry-1.docker.io', remaining: 42, limit: 100 }] });
+    const md = renderSummary(report([synced]), {
+      rateLimits: [{ registry: 'registry-1.docker.io', remaining: 42, limit: 100 }],
+    });
     expect(md).toContain('42 of 100 remaining');
   });
 
   it('escapes Markdown and HTML in names', () => {
-    expect(escape('a|b<script>*x*_[y](z)')).toBe('a\\|b\\<script\\>\\*x\\*\\_\\[y\\](z)');
+    expect(escapeMarkdown('a|b<script>*x*_[y](z)')).toBe('a\\|b\\<script\\>\\*x\\*\\_\\[y\\](z)');
     const md = renderSummary(report([{ ...synced, source: 'x|<b>' }]));
     expect(md).toContain('x\\|\\<b\\>');
     expect(md).not.toContain('<b>');

@@ -3,7 +3,11 @@ import { sha256 } from '../../../src/registry/digest.ts';
 import type { Descriptor } from '../../../src/registry/manifest.ts';
 import { filterIndex, platformMatches } from '../../../src/sync/platforms.ts';
 
-const d = (n: string, platform?: Descriptor['platform'], annotations?: Record<string, string>): Descriptor => ({
+const d = (
+  n: string,
+  platform?: Descriptor['platform'],
+  annotations?: Record<string, string>,
+): Descriptor => ({
   mediaType: 'application/vnd.oci.image.manifest.v1+json',
   digest: `sha256:${n.repeat(64)}`,
   size: 100,
@@ -14,8 +18,16 @@ const d = (n: string, platform?: Descriptor['platform'], annotations?: Record<st
 describe('platforms', () => {
   const amd = d('a', { os: 'linux', architecture: 'amd64' });
   const arm = d('b', { os: 'linux', architecture: 'arm', variant: 'v7' });
-  const att = d('c', { os: 'unknown', architecture: 'unknown' }, { 'vnd.docker.reference.digest': amd.digest });
-  const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [amd, arm] };
+  const att = d(
+    'c',
+    { os: 'unknown', architecture: 'unknown' },
+    { 'vnd.docker.reference.digest': amd.digest },
+  );
+  const index = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [amd, arm],
+  };
   const bytes = Buffer.from(JSON.stringify(index, null, 3));
   const raw = { mediaType: index.mediaType, bytes, digest: sha256(bytes) };
 

@@ -1,0 +1,27 @@
+import { type Descriptor, MediaType } from '../manifest.ts';
+import { type RepoContext, repoPath } from './context.ts';
+
+/**
+ * OCI 1.1 referrers API: the manifests whose `subject` is this digest. `undefined` when the registry
+ * does not offer the API (callers then use the `sha256-<hex>` tag schema).
+ */
+export async function listReferrers(ctx: RepoContext, digest: string): Promise<Descriptor[] | undefined> {
+  const res = await ctx.transport.request({
+    method: 'GET',
+    path: repoPath(ctx, `referrers/${digest}`),
+    scopes: ctx.scopes,
+    expect: [200, 404, 405],
+    headers: { accept: MediaType.ociIndex },
+    ...(ctx.signal !== undefined && { signal: ctx.signal }),
+  });
+  const type = String(res.headers['content-type'] ?? '');
+  if (res.status !== 200 || !type.includes(MediaType.ociIndex)) {
+    await res.body.dump();
+    return undefined;
+  }
+  const body = (await res.body.json()) as { manifests?: unknown };
+  return Array.isArray(body.manifests) ? (body.manifests as Descriptor[]) : [];
+}
+
+/** The referrers tag schema's tag for a digest: `sha256:abc…` → `sha256-abc…`. */
+export const referrersTag = (digest: string): string => digest.replace(':', '-');

@@ -1,0 +1,75 @@
+import type { RegistryClient, RepositoryClient } from '../registry/client.ts';
+import { type Descriptor, type Manifest, parseManifest } from '../registry/manifest.ts';
+import type { BlobCopier } from './blobs.ts';
+import type { SyncEvent } from './types.ts';
+
+export interface CopyContext {
+  readonly client: RegistryClient;
+  readonly blobs: BlobCopier;
+  readonly force: boolean;
+  readonly dryRun: boolean;
+  readonly signal?: AbortSignal;
+  readonly emit: (event: SyncEvent) => void;
+  /** `repository@digest` whose referrers this run already looked after. */
+  readonly referrersDone: Set<string>;
+}
+
+/** What a manifest references — children of an index, or config and layers of an image — made present. */
+export function copyContent(
+  manifest: Manifest,
+  children: readonly Descriptor[],
+  src: RepositoryClient,
+  dst: RepositoryClient,
+  ctx: CopyContext,
+): Promise<number> {
+  return manifest.kind === 'index'
+    ? copyChildren(children, src, dst, ctx)
+    : copyBlobs(manifest, src, dst, ctx);
+}
+
+/** Children go by digest, each complete before the index that lists them is written. */
+async function copyChildren(
+  children: readonly Descriptor[],
+  src: RepositoryClient,
+  dst: RepositoryClient,
+  ctx: CopyContext,
+): Promise<number> {
+  const sizes = await settleAll(children.map((child) => copyByDigest(child.digest, src, dst, ctx)));
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
+/** A manifest by digest with everything below it; nothing moves when the destination has it. */
+export async function copyByDigest(
+  digest: string,
+  src: RepositoryClient,
+  dst: RepositoryClient,
+  ctx: CopyContext,
+) {
+  if ((await dst.headManifest(digest))?.digest === digest) return 0;
+  const raw = await src.getManifest(digest);
+  const manifest = parseManifest(raw);
+  const children = manifest.kind === 'index' ? manifest.manifests : [];
+  const bytes = await copyContent(manifest, children, src, dst, ctx);
+  await dst.putManifest(digest, raw);
+  return bytes;
+}
+
+async function copyBlobs(
+  manifest: Extract<Manifest, { kind: 'image' }>,
+  src: RepositoryClient,
+  dst: RepositoryClient,
+  ctx: CopyContext,
+): Promise<number> {
+  const unique = new Map<string, Descriptor>();
+  for (const d of [manifest.config, ...manifest.layers]) unique.set(d.digest, d);
+  const sizes = await settleAll([...unique.values()].map((d) => ctx.blobs.copy(d, src, dst)));
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
+/** Like Promise.all, but waits for every sibling to stop before failing, so no work runs on unobserved. */
+export async function settleAll<T>(work: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
