@@ -24,6 +24,8 @@ export interface ActionInputs {
   readonly dryRun: boolean;
   readonly failOnError: boolean;
   readonly shard?: Shard;
+  readonly referrers: boolean;
+  readonly quotaFloor: number;
   readonly summary: boolean;
   readonly githubToken?: string;
 }
@@ -54,6 +56,8 @@ export function readInputs(): ActionInputs {
     dryRun: flag('dry-run', false),
     failOnError: flag('fail-on-error', true),
     ...(shard !== undefined && { shard: parseShard('input "shard"', shard) }),
+    referrers: flag('referrers', true),
+    quotaFloor: parseNonNegativeInt('input "quota-floor"', core.getInput('quota-floor') || '5'),
     summary: flag('summary', true),
     ...pick('githubToken', githubToken),
   };

@@ -105,6 +105,8 @@ async function execute(inputs: ActionInputs, config: LoadedConfig): Promise<Sess
       retries: inputs.retries,
       force: inputs.force,
       dryRun: inputs.dryRun,
+      referrers: inputs.referrers,
+      quotaFloor: inputs.quotaFloor,
       ...(inputs.platforms !== undefined && { platforms: inputs.platforms }),
       ...(inputs.shard !== undefined && { shard: inputs.shard }),
       stop: stop.signal,

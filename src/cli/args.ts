@@ -27,6 +27,8 @@ export interface CliOptions {
   readonly registry?: string;
   readonly namespace?: string;
   readonly shard?: Shard;
+  readonly referrers: boolean;
+  readonly quotaFloor: number;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [
@@ -72,6 +74,8 @@ export function buildProgram(version: string): Command {
     .option('--registry <host>', 'default destination registry for empty destinations (or DEFAULT_REGISTRY)')
     .option('--namespace <ns>', 'default destination namespace for empty destinations (or DEFAULT_NAMESPACE)')
     .option('--shard <i/n>', 'keep only the destination repositories of shard i of n')
+    .option('--no-referrers', 'do not copy signatures, attestations and referrers with images')
+    .option('--quota-floor <n>', 'stop starting pulls from a registry once its remaining quota is this low', '5')
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
 }
@@ -117,6 +121,8 @@ export function parseArgs(
     ...optional('registry', str('registry')),
     ...optional('namespace', str('namespace')),
     ...(shard !== undefined && { shard: parseShard('flag --shard', shard) }),
+    referrers: o.referrers !== false,
+    quotaFloor: parseNonNegativeInt('flag --quota-floor', str('quotaFloor') ?? '5'),
   };
 }
 

@@ -77,6 +77,8 @@ export async function run(argv: readonly string[]): Promise<number> {
       retries: opts.retries,
       force: opts.force,
       dryRun: opts.dryRun,
+      referrers: opts.referrers,
+      quotaFloor: opts.quotaFloor,
       ...(opts.platforms !== undefined && { platforms: opts.platforms }),
       ...(opts.shard !== undefined && { shard: opts.shard }),
       stop: stop.signal,

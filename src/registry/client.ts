@@ -5,14 +5,17 @@ import { getManifest, headManifest, type ManifestHead, putManifest } from './cli
 import { listReferrers } from './client/referrers.ts';
 import { listTags } from './client/tags.ts';
 import { type MountResult, mountBlob, patchUpload, putUpload, startUpload } from './client/uploads.ts';
+import { LAYOUT_REGISTRY, LayoutStore } from './layout.ts';
 import type { Descriptor, RawManifest } from './manifest.ts';
 import { formatRepository, type Repository } from './reference.ts';
+import type { ImageStore } from './store.ts';
 import type { TlsOptions } from './transport/agent.ts';
 import type { Credentials } from './transport/auth.ts';
 import { Transport, type TransportOptions } from './transport/transport.ts';
 
 export type { BlobStream } from './client/blobs.ts';
 export type { Access } from './client/context.ts';
+export type { ImageStore } from './store.ts';
 export type { ManifestHead } from './client/manifests.ts';
 export type { MountResult } from './client/uploads.ts';
 
@@ -37,7 +40,8 @@ export class RegistryClient {
     this.#opts = opts;
   }
 
-  repository(repo: Repository, access: Access, signal?: AbortSignal): RepositoryClient {
+  repository(repo: Repository, access: Access, signal?: AbortSignal): ImageStore {
+    if (repo.registry === LAYOUT_REGISTRY) return new LayoutStore(repo);
     const how = this.#opts.accessFor(repo);
     const key = `${repo.registry}\n${how.key}`;
     let transport = this.#transports.get(key);
@@ -59,7 +63,7 @@ export class RegistryClient {
 }
 
 /** One repository, read (`pull`) or read and written (`push`). */
-export class RepositoryClient {
+export class RepositoryClient implements ImageStore {
   readonly repo: Repository;
   readonly #ctx: RepoContext;
 
@@ -70,11 +74,6 @@ export class RepositoryClient {
 
   get name(): string {
     return formatRepository(this.repo);
-  }
-
-  /** Same registry and same credentials: blobs can be mounted between the two. */
-  sharesTransportWith(other: RepositoryClient): boolean {
-    return this.#ctx.transport === other.#ctx.transport;
   }
 
   ping(): Promise<URL> {

@@ -12,6 +12,8 @@ export function describeResult(r: TaskResult): string {
       return `= ${arrow} already up to date (${shortDigest(r.digest)})`;
     case 'planned':
       return `+ ${arrow} would copy ${shortDigest(r.digest)}`;
+    case 'deferred':
+      return `… ${arrow} deferred: the source registry's pull quota is at its floor`;
     case 'failed': {
       const e = explain(r.error);
       return `✘ ${arrow}: ${e.reason}${e.hint ? ` — ${e.hint}` : ''}`;

@@ -16,6 +16,7 @@ export function renderSummary(report: SyncReport, extras: SummaryExtras = {}): s
   const failed = by('failed');
   const copied = report.dryRun ? by('planned') : by('synced');
   const skipped = by('skipped');
+  const deferred = by('deferred');
   const t = report.totals;
   const out: string[] = [];
 
@@ -66,6 +67,15 @@ export function renderSummary(report: SyncReport, extras: SummaryExtras = {}): s
       out.push(row([r.source, r.destination, code(shortDigest(r.digest))]));
     out.push(...leftOut(skipped.length, max), '', '</details>');
   }
+  if (deferred.length > 0) {
+    out.push('', `### Deferred (${deferred.length})`, '');
+    out.push('Not started: the source registry\'s pull quota reached its floor. The next run picks them up.', '');
+    out.push('| Source | Destination |', '| --- | --- |');
+    for (const r of deferred.slice(0, max)) out.push(row([r.source, r.destination]));
+    out.push(...leftOut(deferred.length, max));
+  }
+  const referrers = report.results.reduce((n, r) => n + r.referrers, 0);
+  if (referrers > 0) out.push('', `${referrers} signatures, attestations and other referrers travelled with their images.`);
   for (const q of extras.rateLimits ?? [])
     out.push('', `${escapeMarkdown(q.registry)} pull quota: ${q.remaining} of ${q.limit} remaining.`);
   return `${out.join('\n')}\n`;

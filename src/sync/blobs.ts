@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream';
 import type { LimitFunction } from 'p-limit';
-import type { RepositoryClient } from '../registry/client.ts';
+import type { ImageStore } from '../registry/store.ts';
 import { VerifyingStream } from '../registry/digest.ts';
 import { RegistryError } from '../registry/errors.ts';
 import type { Descriptor } from '../registry/manifest.ts';
@@ -36,7 +36,7 @@ export class BlobCopier {
   }
 
   /** Returns the bytes streamed (0 when the blob was already there or was mounted). */
-  async copy(desc: Descriptor, src: RepositoryClient, dst: RepositoryClient): Promise<number> {
+  async copy(desc: Descriptor, src: ImageStore, dst: ImageStore): Promise<number> {
     const key = `${dst.repo.registry}\n${desc.digest}`;
     for (;;) {
       if (this.#present.get(key)?.has(dst.repo.repository)) return 0;
@@ -57,8 +57,8 @@ export class BlobCopier {
 
   async #copyNew(
     desc: Descriptor,
-    src: RepositoryClient,
-    dst: RepositoryClient,
+    src: ImageStore,
+    dst: ImageStore,
     key: string,
   ): Promise<number> {
     const from = this.#mountSource(key, src, dst);
@@ -82,7 +82,7 @@ export class BlobCopier {
   }
 
   /** A repository of the destination registry to mount from: one this run filled, or the source itself. */
-  #mountSource(key: string, src: RepositoryClient, dst: RepositoryClient): string | undefined {
+  #mountSource(key: string, src: ImageStore, dst: ImageStore): string | undefined {
     const known = this.#present.get(key);
     if (known !== undefined && known.size > 0) return known.values().next().value;
     return src.repo.registry === dst.repo.registry ? src.repo.repository : undefined;
@@ -90,8 +90,8 @@ export class BlobCopier {
 
   async #stream(
     desc: Descriptor,
-    src: RepositoryClient,
-    dst: RepositoryClient,
+    src: ImageStore,
+    dst: ImageStore,
     session?: URL,
   ): Promise<number> {
     const location = session ?? (await dst.startUpload());
@@ -118,7 +118,7 @@ export class BlobCopier {
     }
   }
 
-  #refusedMonolithic(err: unknown, dst: RepositoryClient): boolean {
+  #refusedMonolithic(err: unknown, dst: ImageStore): boolean {
     if (this.#patchOnly.has(dst.repo.registry) || !(err instanceof RegistryError)) return false;
     return MONOLITHIC_REFUSED.has(err.status ?? 0) && !err.codes.some((c) => DATA_CODES.has(c));
   }

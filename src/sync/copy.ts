@@ -2,6 +2,7 @@ import { RegistryError } from '../registry/errors.ts';
 import { parseManifest, type RawManifest } from '../registry/manifest.ts';
 import { formatReference } from '../registry/reference.ts';
 import { filterIndex } from './platforms.ts';
+import { QuotaDeferral } from './quota.ts';
 import { copyReferrers } from './referrers.ts';
 import { type CopyContext, copyContent } from './tree.ts';
 import type { Task } from './types.ts';
@@ -48,6 +49,9 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
     return withReferrers({ status: 'skipped', digest: sourceDigest, bytes: 0 });
   }
 
+  if (ctx.mayPull?.(task.source) === false) {
+    throw new QuotaDeferral(`deferred: the pull quota of ${task.source.registry} is at its floor`);
+  }
   const raw = await src.getManifest(sourceDigest);
   const manifest = parseManifest(raw);
   let target = raw;

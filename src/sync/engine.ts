@@ -12,6 +12,8 @@ export interface SyncOptions extends Omit<ExecuteOptions, 'blobConcurrency'> {
   readonly blobConcurrency?: number;
   /** Applied to every rule that names no platforms of its own. */
   readonly platforms?: readonly Platform[];
+  /** Whether referrers travel with images, for rules that do not say. */
+  readonly referrers?: boolean;
   readonly shard?: Shard;
 }
 
@@ -58,7 +60,7 @@ async function planTasks(rules: readonly Rule[], client: RegistryClient, opts: S
     rules.map(async (rule) => {
       try {
         const tags = needsTagList(rule) ? await list(rule) : undefined;
-        tasks.push(...expandRule(rule, tags, opts.platforms));
+        tasks.push(...expandRule(rule, tags, opts));
       } catch (error) {
         for (const dest of rule.destinations) {
           const result: TaskResult = {

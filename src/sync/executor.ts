@@ -1,10 +1,11 @@
 import pLimit from 'p-limit';
 import type { RegistryClient } from '../registry/client.ts';
 import { DigestMismatch, InsecureRequest, RegistryError, UnsupportedManifest } from '../registry/errors.ts';
-import { formatReference } from '../registry/reference.ts';
+import { formatReference, type Repository } from '../registry/reference.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from '../registry/transport/retry.ts';
 import { BlobCopier } from './blobs.ts';
 import { type CopyContext, copyImage } from './copy.ts';
+import { QuotaDeferral } from './quota.ts';
 import type { SyncEvent, Task, TaskResult } from './types.ts';
 
 export interface ExecuteOptions {
@@ -21,6 +22,8 @@ export interface ExecuteOptions {
   readonly stop?: AbortSignal;
   /** Once aborted, running requests are cut. */
   readonly abort?: AbortSignal;
+  /** Whether a pull (manifest GET) from this repository's registry may start now. */
+  readonly mayPull?: (repo: Repository) => boolean;
   readonly emit: (event: SyncEvent) => void;
 }
 
@@ -50,6 +53,7 @@ export async function executeTasks(
     dryRun: opts.dryRun,
     emit: opts.emit,
     referrersDone: new Set(),
+    ...(opts.mayPull !== undefined && { mayPull: opts.mayPull }),
     ...(opts.abort !== undefined && { signal: opts.abort }),
   };
   const results = new Map<number, TaskResult>();
@@ -89,6 +93,8 @@ async function runTask(
     const outcome = await copyImage(task, ctx);
     return { ...names(task), ...outcome, durationMs: elapsed(), attempts: attempt, origin: task.origin };
   } catch (error) {
+    if (error instanceof QuotaDeferral)
+      return { ...failure(task, error, elapsed(), attempt), status: 'deferred' };
     return failure(task, error, elapsed(), attempt);
   }
 }

@@ -17,15 +17,18 @@ export const originOf = (rule: Rule): string => `${rule.origin.file}: ${rule.ori
 export const needsTagList = (rule: Rule): boolean =>
   rule.select.kind === 'all' || rule.select.kind === 'regex';
 
+/** Settings a rule may override. */
+export interface RuleDefaults {
+  readonly platforms?: readonly Platform[];
+  readonly referrers?: boolean;
+}
+
 /** A rule and the tags its source has (when listed) → one task per destination tag. Pure. */
-export function expandRule(
-  rule: Rule,
-  listed: readonly string[] | undefined,
-  platforms?: readonly Platform[],
-): Task[] {
+export function expandRule(rule: Rule, listed: readonly string[] | undefined, defaults: RuleDefaults = {}): Task[] {
   const origin = originOf(rule);
-  const wanted = rule.platforms ?? platforms;
-  const extra = wanted !== undefined && wanted.length > 0 ? { platforms: wanted } : {};
+  const wanted = rule.platforms ?? defaults.platforms;
+  const referrers = rule.referrers ?? defaults.referrers ?? true;
+  const extra = { referrers, ...(wanted !== undefined && wanted.length > 0 && { platforms: wanted }) };
   const select = rule.select;
   if (select.kind === 'digest') {
     return rule.destinations.map((dest) => {

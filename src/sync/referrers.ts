@@ -1,5 +1,5 @@
 import { referrersTag } from '../registry/client/referrers.ts';
-import type { RepositoryClient } from '../registry/client.ts';
+import type { ImageStore } from '../registry/store.ts';
 import { sha256 } from '../registry/digest.ts';
 import { type Descriptor, MediaType, parseManifest, type RawManifest } from '../registry/manifest.ts';
 import { type CopyContext, copyByDigest, copyContent } from './tree.ts';
@@ -15,8 +15,8 @@ const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
  */
 export async function copyReferrers(
   digest: string,
-  src: RepositoryClient,
-  dst: RepositoryClient,
+  src: ImageStore,
+  dst: ImageStore,
   ctx: CopyContext,
   fresh: boolean,
 ): Promise<number> {
@@ -36,8 +36,8 @@ export async function copyReferrers(
 /** A tag (cosign signature, or a referrers tag index) made equal at the destination. */
 async function copyTag(
   tag: string,
-  src: RepositoryClient,
-  dst: RepositoryClient,
+  src: ImageStore,
+  dst: ImageStore,
   ctx: CopyContext,
 ): Promise<number> {
   const head = await src.headManifest(tag);
@@ -55,8 +55,8 @@ async function copyTag(
 async function copyListed(
   subject: string,
   listed: readonly Descriptor[],
-  src: RepositoryClient,
-  dst: RepositoryClient,
+  src: ImageStore,
+  dst: ImageStore,
   ctx: CopyContext,
 ): Promise<number> {
   for (const d of listed) await copyByDigest(d.digest, src, dst, ctx);

@@ -5,6 +5,7 @@ export interface Totals {
   readonly skipped: number;
   readonly failed: number;
   readonly planned: number;
+  readonly deferred: number;
   readonly bytes: number;
   readonly durationMs: number;
 }
@@ -24,6 +25,7 @@ export function totalsOf(results: readonly TaskResult[], durationMs: number): To
     skipped: count('skipped'),
     failed: count('failed'),
     planned: count('planned'),
+    deferred: count('deferred'),
     bytes: results.reduce((sum, r) => sum + r.bytes, 0),
     durationMs,
   };

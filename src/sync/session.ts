@@ -3,8 +3,11 @@ import type { LoadedConfig } from '../config/index.ts';
 import { RegistryClient } from '../registry/client.ts';
 import type { ResponseInfo } from '../registry/transport/transport.ts';
 import { type SyncOptions, sync } from './engine.ts';
+import { QuotaGuard } from './quota.ts';
 import type { SyncReport } from './results.ts';
 import type { Logger, RateLimit } from './types.ts';
+
+const DEFAULT_QUOTA_FLOOR = 5;
 
 export interface SessionOptions extends SyncOptions {
   readonly env: Record<string, string | undefined>;
@@ -16,6 +19,8 @@ export interface SessionOptions extends SyncOptions {
   readonly userAgent?: string;
   /** Requests by method, for the benchmark. */
   readonly onResponse?: (info: ResponseInfo) => void;
+  /** Stop starting pulls from a registry whose remaining quota is at or below this. */
+  readonly quotaFloor?: number;
 }
 
 export interface SessionReport extends SyncReport {
@@ -31,7 +36,7 @@ export async function runSession(config: LoadedConfig, opts: SessionOptions): Pr
     ...(opts.githubToken !== undefined && { githubToken: opts.githubToken }),
     ...(opts.githubActor !== undefined && { githubActor: opts.githubActor }),
   });
-  const rateLimits = new Map<string, RateLimit>();
+  const quota = new QuotaGuard(opts.quotaFloor ?? DEFAULT_QUOTA_FLOOR);
   const client = new RegistryClient({
     accessFor,
     onSecret: opts.onSecret,
@@ -40,28 +45,14 @@ export async function runSession(config: LoadedConfig, opts: SessionOptions): Pr
     onRetry: (error, retriesLeft) => opts.emit({ type: 'retry', what: 'request', error, retriesLeft }),
     onResponse: (info) => {
       opts.onResponse?.(info);
-      const quota = readRateLimit(info);
-      if (quota !== undefined) rateLimits.set(quota.registry, quota);
+      const limit = QuotaGuard.read(info.host, info.headers);
+      if (limit !== undefined) quota.record(limit);
     },
   });
   try {
-    const report = await sync(config.rules, client, opts);
-    return { ...report, rateLimits: [...rateLimits.values()] };
+    const report = await sync(config.rules, client, { ...opts, mayPull: (repo) => quota.mayPull(repo) });
+    return { ...report, rateLimits: quota.limits };
   } finally {
     await client.close();
   }
-}
-
-/** `ratelimit-remaining: 76;w=21600` → 76. */
-function readRateLimit(info: ResponseInfo): RateLimit | undefined {
-  const first = (name: string) => {
-    const v = info.headers[name];
-    const text = Array.isArray(v) ? v[0] : v;
-    const n = text === undefined ? Number.NaN : Number.parseInt(text, 10);
-    return Number.isNaN(n) ? undefined : n;
-  };
-  const remaining = first('ratelimit-remaining');
-  const limit = first('ratelimit-limit');
-  if (remaining === undefined || limit === undefined) return undefined;
-  return { registry: info.host, remaining, limit };
 }

@@ -1,5 +1,7 @@
-import type { RegistryClient, RepositoryClient } from '../registry/client.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import type { ImageStore } from '../registry/store.ts';
 import { type Descriptor, type Manifest, parseManifest } from '../registry/manifest.ts';
+import type { Repository } from '../registry/reference.ts';
 import type { BlobCopier } from './blobs.ts';
 import type { SyncEvent } from './types.ts';
 
@@ -12,14 +14,15 @@ export interface CopyContext {
   readonly emit: (event: SyncEvent) => void;
   /** `repository@digest` whose referrers this run already looked after. */
   readonly referrersDone: Set<string>;
+  readonly mayPull?: (repo: Repository) => boolean;
 }
 
 /** What a manifest references — children of an index, or config and layers of an image — made present. */
 export function copyContent(
   manifest: Manifest,
   children: readonly Descriptor[],
-  src: RepositoryClient,
-  dst: RepositoryClient,
+  src: ImageStore,
+  dst: ImageStore,
   ctx: CopyContext,
 ): Promise<number> {
   return manifest.kind === 'index'
@@ -30,8 +33,8 @@ export function copyContent(
 /** Children go by digest, each complete before the index that lists them is written. */
 async function copyChildren(
   children: readonly Descriptor[],
-  src: RepositoryClient,
-  dst: RepositoryClient,
+  src: ImageStore,
+  dst: ImageStore,
   ctx: CopyContext,
 ): Promise<number> {
   const sizes = await settleAll(children.map((child) => copyByDigest(child.digest, src, dst, ctx)));
@@ -41,8 +44,8 @@ async function copyChildren(
 /** A manifest by digest with everything below it; nothing moves when the destination has it. */
 export async function copyByDigest(
   digest: string,
-  src: RepositoryClient,
-  dst: RepositoryClient,
+  src: ImageStore,
+  dst: ImageStore,
   ctx: CopyContext,
 ) {
   if ((await dst.headManifest(digest))?.digest === digest) return 0;
@@ -56,8 +59,8 @@ export async function copyByDigest(
 
 async function copyBlobs(
   manifest: Extract<Manifest, { kind: 'image' }>,
-  src: RepositoryClient,
-  dst: RepositoryClient,
+  src: ImageStore,
+  dst: ImageStore,
   ctx: CopyContext,
 ): Promise<number> {
   const unique = new Map<string, Descriptor>();

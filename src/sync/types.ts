@@ -13,7 +13,8 @@ export interface Task {
   readonly origin: string;
 }
 
-export type Status = 'synced' | 'skipped' | 'failed' | 'planned';
+/** `deferred`: not started because the source registry's pull quota reached its floor. */
+export type Status = 'synced' | 'skipped' | 'failed' | 'planned' | 'deferred';
 
 export interface TaskResult {
   readonly source: string;

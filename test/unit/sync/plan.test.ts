@@ -75,6 +75,14 @@ describe('expandRule', () => {
       )[0]?.platforms,
     ).toEqual(arm);
   });
+
+  it('carries referrers: on by default, off per rule or globally', () => {
+    const r = (extra: Partial<Rule>) => rule('a.io/b', { kind: 'list', tags: ['1'] }, [['c.io/d']], extra);
+    expect(expandRule(r({}), undefined)[0]?.referrers).toBe(true);
+    expect(expandRule(r({ referrers: false }), undefined)[0]?.referrers).toBe(false);
+    expect(expandRule(r({}), undefined, { referrers: false })[0]?.referrers).toBe(false);
+    expect(expandRule(r({ referrers: true }), undefined, { referrers: false })[0]?.referrers).toBe(true);
+  });
 });
 
 describe('dedupe', () => {
