@@ -5,7 +5,7 @@ import type { SyncReport } from '../../../src/sync/results.ts';
 import { totalsOf } from '../../../src/sync/results.ts';
 import type { TaskResult } from '../../../src/sync/types.ts';
 
-const base = { bytes: 0, durationMs: 5, attempts: 1, origin: 'f: k' };
+const base = { bytes: 0, referrers: 0, durationMs: 5, attempts: 1, origin: 'f: k' };
 const D = `sha256:${'ab'.repeat(32)}`;
 
 function report(results: TaskResult[], dryRun = false): SyncReport {

@@ -1,0 +1,47 @@
+/**
+ * `${VAR}` expansion in string values, after parsing (so YAML/JSON quoting never matters). Only the
+ * braced form: a bare `$` is literal, as in Harbor robot accounts (`robot$project+ci`). An unset
+ * variable is an error naming it, never a silent empty string. There is no escape for `${`.
+ */
+
+export type Expansion =
+  | {
+      readonly ok: true;
+      readonly value: string /** Variables that are set but empty. */;
+      readonly empty: string[];
+    }
+  | { readonly ok: false; readonly problem: string };
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function expandVars(text: string, env: Readonly<Record<string, string | undefined>>): Expansion {
+  if (!text.includes('${')) return { ok: true, value: text, empty: [] };
+  const missing: string[] = [];
+  const empty: string[] = [];
+  let out = '';
+  let at = 0;
+  for (let open = text.indexOf('${'); open !== -1; open = text.indexOf('${', at)) {
+    out += text.slice(at, open);
+    const close = text.indexOf('}', open + 2);
+    // The text around is never quoted back: it may be part of a password.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal "${" in a message
+    if (close === -1) return { ok: false, problem: '"${" without a closing "}"' };
+    const name = text.slice(open + 2, close);
+    if (!NAME.test(name))
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal "${" in a message
+      return { ok: false, problem: '"${…}" holds something other than a variable name (letters, digits, _)' };
+    const value = env[name];
+    if (value === undefined) {
+      if (!missing.includes(name)) missing.push(name);
+    } else {
+      if (value === '' && !empty.includes(name)) empty.push(name);
+      out += value;
+    }
+    at = close + 1;
+  }
+  out += text.slice(at);
+  if (missing.length === 1) return { ok: false, problem: `environment variable ${missing[0]} is not set` };
+  if (missing.length > 1)
+    return { ok: false, problem: `environment variables ${missing.join(', ')} are not set` };
+  return { ok: true, value: out, empty };
+}
