@@ -75,7 +75,11 @@ export function buildProgram(version: string): Command {
     .option('--namespace <ns>', 'default destination namespace for empty destinations (or DEFAULT_NAMESPACE)')
     .option('--shard <i/n>', 'keep only the destination repositories of shard i of n')
     .option('--no-referrers', 'do not copy signatures, attestations and referrers with images')
-    .option('--quota-floor <n>', 'stop starting pulls from a registry once its remaining quota is this low', '5')
+    .option(
+      '--quota-floor <n>',
+      'stop starting pulls from a registry once its remaining quota is this low',
+      '5',
+    )
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
 }

@@ -15,9 +15,9 @@ import { Transport, type TransportOptions } from './transport/transport.ts';
 
 export type { BlobStream } from './client/blobs.ts';
 export type { Access } from './client/context.ts';
-export type { ImageStore } from './store.ts';
 export type { ManifestHead } from './client/manifests.ts';
 export type { MountResult } from './client/uploads.ts';
+export type { ImageStore } from './store.ts';
 
 /** How to reach one repository: which credentials and TLS settings apply. */
 export interface RepositoryAccess {

@@ -65,7 +65,8 @@ export class LayoutStore implements ImageStore {
     if (actual !== digest) throw new DigestMismatch(digest, actual, { target: this.name });
     const body = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
     const entry = await this.#find(ref);
-    const mediaType = typeof body.mediaType === 'string' ? body.mediaType : (entry?.mediaType ?? MediaType.ociManifest);
+    const mediaType =
+      typeof body.mediaType === 'string' ? body.mediaType : (entry?.mediaType ?? MediaType.ociManifest);
     return { digest, bytes, mediaType };
   }
 
@@ -131,7 +132,9 @@ export class LayoutStore implements ImageStore {
 
   async listTags(): Promise<string[]> {
     const index = await this.#readIndex();
-    return index.manifests.flatMap((m) => (m.annotations?.[REF_NAME] === undefined ? [] : [m.annotations[REF_NAME]]));
+    return index.manifests.flatMap((m) =>
+      m.annotations?.[REF_NAME] === undefined ? [] : [m.annotations[REF_NAME]],
+    );
   }
 
   async listReferrers(): Promise<Descriptor[] | undefined> {
@@ -158,7 +161,8 @@ export class LayoutStore implements ImageStore {
       return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
     }
     const index = JSON.parse(text) as Partial<LayoutIndex>;
-    if (!Array.isArray(index.manifests)) throw new RegistryError(`${this.name}/index.json has no manifests list`);
+    if (!Array.isArray(index.manifests))
+      throw new RegistryError(`${this.name}/index.json has no manifests list`);
     return { schemaVersion: 2, mediaType: MediaType.ociIndex, ...index, manifests: index.manifests };
   }
 

@@ -69,13 +69,17 @@ export function renderSummary(report: SyncReport, extras: SummaryExtras = {}): s
   }
   if (deferred.length > 0) {
     out.push('', `### Deferred (${deferred.length})`, '');
-    out.push('Not started: the source registry\'s pull quota reached its floor. The next run picks them up.', '');
+    out.push(
+      "Not started: the source registry's pull quota reached its floor. The next run picks them up.",
+      '',
+    );
     out.push('| Source | Destination |', '| --- | --- |');
     for (const r of deferred.slice(0, max)) out.push(row([r.source, r.destination]));
     out.push(...leftOut(deferred.length, max));
   }
   const referrers = report.results.reduce((n, r) => n + r.referrers, 0);
-  if (referrers > 0) out.push('', `${referrers} signatures, attestations and other referrers travelled with their images.`);
+  if (referrers > 0)
+    out.push('', `${referrers} signatures, attestations and other referrers travelled with their images.`);
   for (const q of extras.rateLimits ?? [])
     out.push('', `${escapeMarkdown(q.registry)} pull quota: ${q.remaining} of ${q.limit} remaining.`);
   return `${out.join('\n')}\n`;

@@ -1,9 +1,9 @@
 import { pipeline } from 'node:stream';
 import type { LimitFunction } from 'p-limit';
-import type { ImageStore } from '../registry/store.ts';
 import { VerifyingStream } from '../registry/digest.ts';
 import { RegistryError } from '../registry/errors.ts';
 import type { Descriptor } from '../registry/manifest.ts';
+import type { ImageStore } from '../registry/store.ts';
 import { toNetworkError } from '../registry/transport/http.ts';
 import { type RetryPolicy, withRetry } from '../registry/transport/retry.ts';
 
@@ -55,12 +55,7 @@ export class BlobCopier {
     }
   }
 
-  async #copyNew(
-    desc: Descriptor,
-    src: ImageStore,
-    dst: ImageStore,
-    key: string,
-  ): Promise<number> {
+  async #copyNew(desc: Descriptor, src: ImageStore, dst: ImageStore, key: string): Promise<number> {
     const from = this.#mountSource(key, src, dst);
     let location: URL | undefined;
     if (from !== undefined) {
@@ -88,12 +83,7 @@ export class BlobCopier {
     return src.repo.registry === dst.repo.registry ? src.repo.repository : undefined;
   }
 
-  async #stream(
-    desc: Descriptor,
-    src: ImageStore,
-    dst: ImageStore,
-    session?: URL,
-  ): Promise<number> {
+  async #stream(desc: Descriptor, src: ImageStore, dst: ImageStore, session?: URL): Promise<number> {
     const location = session ?? (await dst.startUpload());
     const blob = await src.getBlob(desc.digest);
     const verifier = new VerifyingStream(desc.digest, desc.size, this.#opts.onBytes);

@@ -24,7 +24,11 @@ export interface RuleDefaults {
 }
 
 /** A rule and the tags its source has (when listed) → one task per destination tag. Pure. */
-export function expandRule(rule: Rule, listed: readonly string[] | undefined, defaults: RuleDefaults = {}): Task[] {
+export function expandRule(
+  rule: Rule,
+  listed: readonly string[] | undefined,
+  defaults: RuleDefaults = {},
+): Task[] {
   const origin = originOf(rule);
   const wanted = rule.platforms ?? defaults.platforms;
   const referrers = rule.referrers ?? defaults.referrers ?? true;

@@ -1,7 +1,7 @@
 import { referrersTag } from '../registry/client/referrers.ts';
-import type { ImageStore } from '../registry/store.ts';
 import { sha256 } from '../registry/digest.ts';
 import { type Descriptor, MediaType, parseManifest, type RawManifest } from '../registry/manifest.ts';
+import type { ImageStore } from '../registry/store.ts';
 import { type CopyContext, copyByDigest, copyContent } from './tree.ts';
 
 /** cosign's tag scheme: `sha256-<hex>.sig`, `.att`, `.sbom` beside the image. */
@@ -34,12 +34,7 @@ export async function copyReferrers(
 }
 
 /** A tag (cosign signature, or a referrers tag index) made equal at the destination. */
-async function copyTag(
-  tag: string,
-  src: ImageStore,
-  dst: ImageStore,
-  ctx: CopyContext,
-): Promise<number> {
+async function copyTag(tag: string, src: ImageStore, dst: ImageStore, ctx: CopyContext): Promise<number> {
   const head = await src.headManifest(tag);
   if (head === undefined) return 0;
   const digest = head.digest ?? (await src.getManifest(tag)).digest;

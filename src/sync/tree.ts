@@ -1,7 +1,7 @@
 import type { RegistryClient } from '../registry/client.ts';
-import type { ImageStore } from '../registry/store.ts';
 import { type Descriptor, type Manifest, parseManifest } from '../registry/manifest.ts';
 import type { Repository } from '../registry/reference.ts';
+import type { ImageStore } from '../registry/store.ts';
 import type { BlobCopier } from './blobs.ts';
 import type { SyncEvent } from './types.ts';
 
@@ -42,12 +42,7 @@ async function copyChildren(
 }
 
 /** A manifest by digest with everything below it; nothing moves when the destination has it. */
-export async function copyByDigest(
-  digest: string,
-  src: ImageStore,
-  dst: ImageStore,
-  ctx: CopyContext,
-) {
+export async function copyByDigest(digest: string, src: ImageStore, dst: ImageStore, ctx: CopyContext) {
   if ((await dst.headManifest(digest))?.digest === digest) return 0;
   const raw = await src.getManifest(digest);
   const manifest = parseManifest(raw);

@@ -65,14 +65,14 @@ describe('expandRule', () => {
     const amd = [{ os: 'linux', architecture: 'amd64' }];
     const arm = [{ os: 'linux', architecture: 'arm64' }];
     expect(
-      expandRule(rule('a.io/b', { kind: 'list', tags: ['1'] }, [['c.io/d']]), undefined, { platforms: amd })[0]?.platforms,
+      expandRule(rule('a.io/b', { kind: 'list', tags: ['1'] }, [['c.io/d']]), undefined, {
+        platforms: amd,
+      })[0]?.platforms,
     ).toEqual(amd);
     expect(
-      expandRule(
-        rule('a.io/b', { kind: 'list', tags: ['1'] }, [['c.io/d']], { platforms: arm }),
-        undefined,
-        { platforms: amd },
-      )[0]?.platforms,
+      expandRule(rule('a.io/b', { kind: 'list', tags: ['1'] }, [['c.io/d']], { platforms: arm }), undefined, {
+        platforms: amd,
+      })[0]?.platforms,
     ).toEqual(arm);
   });
 
