@@ -10,7 +10,7 @@ import { renderSummary } from '../report/summary.ts';
 import { runSession, type SessionReport } from '../sync/session.ts';
 import type { Logger, SyncEvent } from '../sync/types.ts';
 import { type ActionInputs, readInputs } from './inputs.ts';
-import { maskCredentials, maskSecret } from './mask.ts';
+import { maskCredentials, maskSecret, maskToken } from './mask.ts';
 
 const PROGRESS_EVERY_MS = 10_000;
 
@@ -99,6 +99,7 @@ async function execute(inputs: ActionInputs, config: LoadedConfig): Promise<Sess
       env: process.env,
       logger,
       onSecret: maskSecret,
+      onToken: maskToken,
       ...(inputs.githubToken !== undefined && { githubToken: inputs.githubToken }),
       ...(process.env.GITHUB_ACTOR !== undefined && { githubActor: process.env.GITHUB_ACTOR }),
       concurrency: inputs.concurrency,

@@ -57,7 +57,8 @@ export function revealSecrets(
       ) {
         const raw = String(v);
         if (raw === '') continue;
-        onSecret(raw);
+        // A `${VAR}` placeholder is no secret; what it expands to is.
+        if (!raw.includes('${')) onSecret(raw);
         const expanded = expandVars(raw, env);
         if (expanded.ok && expanded.value !== raw && expanded.value !== '') onSecret(expanded.value);
       }

@@ -12,7 +12,10 @@ export interface SummaryExtras {
 /** Markdown for the job summary, from the report alone. */
 export function renderSummary(report: SyncReport, extras: SummaryExtras = {}): string {
   const max = extras.maxRows ?? 500;
-  const by = (status: TaskResult['status']) => report.results.filter((r) => r.status === status);
+  const by = (status: TaskResult['status']) =>
+    report.results
+      .filter((r) => r.status === status)
+      .sort((a, b) => a.destination.localeCompare(b.destination));
   const failed = by('failed');
   const copied = report.dryRun ? by('planned') : by('synced');
   const skipped = by('skipped');

@@ -14,6 +14,8 @@ export interface SessionOptions extends SyncOptions {
   readonly logger: Logger;
   /** Every secret met at run time (Docker config, helpers, registry tokens), before it could be logged. */
   readonly onSecret: (secret: string) => void;
+  /** Registry tokens as they arrive (default: `onSecret`). */
+  readonly onToken?: (token: string) => void;
   readonly githubToken?: string;
   readonly githubActor?: string;
   readonly userAgent?: string;
@@ -39,7 +41,7 @@ export async function runSession(config: LoadedConfig, opts: SessionOptions): Pr
   const quota = new QuotaGuard(opts.quotaFloor ?? DEFAULT_QUOTA_FLOOR);
   const client = new RegistryClient({
     accessFor,
-    onSecret: opts.onSecret,
+    onSecret: opts.onToken ?? opts.onSecret,
     userAgent: opts.userAgent ?? 'image-sync',
     ...(opts.retry !== undefined && { retry: opts.retry }),
     onRetry: (error, retriesLeft) => opts.emit({ type: 'retry', what: 'request', error, retriesLeft }),
