@@ -122,9 +122,9 @@ images:
       onSecret: (s) => secrets.push(s),
     });
     await expect(failed).rejects.toThrow('images["Bad/Upper"]');
-    expect(secrets).toEqual(
-      expect.arrayContaining(['${QUAY_PW}', 'expanded-pw', 'literal-token', '12345678']),
-    );
+    expect(secrets).toEqual(expect.arrayContaining(['expanded-pw', 'literal-token', '12345678']));
+    // A placeholder is not a secret: masking it would only hide the config's own text.
+    expect(secrets).not.toContain('${QUAY_PW}');
   });
 
   it('an empty expansion is dropped, with a warning naming the variable', async () => {
