@@ -79,6 +79,14 @@ export class ShortRead extends NetworkError {
   override name = 'ShortRead';
 }
 
+/** The server speaks TLS but its certificate is not trusted (or not for this host). Not temporary. */
+export class TlsError extends RegistryError {
+  override name = 'TlsError';
+  override isTemporary(): boolean {
+    return false;
+  }
+}
+
 /** Docker schema 1, or a media type we cannot interpret. */
 export class UnsupportedManifest extends RegistryError {
   override name = 'UnsupportedManifest';

@@ -3,6 +3,7 @@ import {
   InsecureRequest,
   NetworkError,
   RegistryError,
+  TlsError,
   UnsupportedManifest,
 } from '../registry/errors.ts';
 
@@ -15,6 +16,7 @@ export type FailureKind =
   | 'digest-mismatch'
   | 'unsupported'
   | 'insecure'
+  | 'tls'
   | 'registry'
   | 'other';
 
@@ -37,6 +39,12 @@ export function explain(err: unknown): Explanation {
     };
   if (err instanceof UnsupportedManifest) return { kind: 'unsupported', reason: err.message };
   if (err instanceof InsecureRequest) return { kind: 'insecure', reason: err.message };
+  if (err instanceof TlsError)
+    return {
+      kind: 'tls',
+      reason: err.message,
+      hint: "give the registry's CA bundle as `ca:` in its auth entry, or set `insecure: true`",
+    };
   if (err instanceof NetworkError)
     return {
       kind: 'network',

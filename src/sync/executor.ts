@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { RegistryClient } from '../registry/client.ts';
-import { DigestMismatch, InsecureRequest, RegistryError, UnsupportedManifest } from '../registry/errors.ts';
+import { RegistryError } from '../registry/errors.ts';
 import { formatReference, type Repository } from '../registry/reference.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from '../registry/transport/retry.ts';
 import { BlobCopier } from './blobs.ts';
@@ -29,9 +29,10 @@ export interface ExecuteOptions {
 
 /** Failures another pass will not change. */
 function isPermanent(err: unknown): boolean {
-  if (err instanceof DigestMismatch || err instanceof UnsupportedManifest || err instanceof InsecureRequest)
-    return true;
-  return err instanceof RegistryError && [400, 401, 403, 404].includes(err.status ?? 0);
+  if (!(err instanceof RegistryError)) return false;
+  // Refusals the client made itself (digest, TLS, plain HTTP, legacy manifests) and what the registry said no to.
+  if (err.status === undefined) return !err.isTemporary();
+  return [400, 401, 403, 404].includes(err.status);
 }
 
 export async function executeTasks(

@@ -18,8 +18,23 @@ export interface Timeouts {
 
 export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 15_000, headersMs: 60_000, bodyMs: 60_000 };
 
+/**
+ * The timeouts every connection pool gets unless its caller gives its own: DEFAULT_TIMEOUTS, or — when
+ * the environment variable `IMAGE_SYNC_TIMEOUT_MS` is a whole number of at least 1 — that many
+ * milliseconds for each of connect, headers and body (a slow link may need more; the fault-injection
+ * tests stall connections and need far less than a minute). The only place the variable is read;
+ * anything else in it is ignored.
+ */
+export function defaultTimeouts(env: Readonly<Record<string, string | undefined>> = process.env): Timeouts {
+  const text = env.IMAGE_SYNC_TIMEOUT_MS?.trim();
+  if (text === undefined || !/^\d+$/.test(text)) return DEFAULT_TIMEOUTS;
+  const ms = Number(text);
+  if (!Number.isSafeInteger(ms) || ms < 1) return DEFAULT_TIMEOUTS;
+  return { connectMs: ms, headersMs: ms, bodyMs: ms };
+}
+
 /** One keep-alive connection pool per TLS setting; undici pools per origin inside it. */
-export function createAgent(tls: TlsOptions, timeouts: Timeouts = DEFAULT_TIMEOUTS): Agent {
+export function createAgent(tls: TlsOptions, timeouts: Timeouts = defaultTimeouts()): Agent {
   const ca = tls.ca === undefined ? undefined : readFileSync(tls.ca, 'utf8');
   return new Agent({
     connect: {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { type Dispatcher, request } from 'undici';
-import { NetworkError, RegistryError } from '../errors.ts';
+import { NetworkError, RegistryError, TlsError } from '../errors.ts';
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -53,9 +53,31 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
 export function toNetworkError(err: unknown, method: string, target: string): Error {
   if (err instanceof RegistryError || (err as { name?: string })?.name === 'AbortError') return err as Error;
   const code = (err as { code?: string })?.code;
+  if (code !== undefined && CERTIFICATE_CODES.has(code)) {
+    const reason = err instanceof Error ? err.message : code;
+    return new TlsError(`the TLS certificate of ${target.split('/')[0]} is not trusted: ${reason}`, {
+      method,
+      target,
+      cause: err,
+    });
+  }
   const what = describe(code, err);
   return new NetworkError(`${method} ${target} failed: ${what}`, { method, target, cause: err });
 }
+
+/** Node's codes for a handshake that worked but a certificate that did not. */
+const CERTIFICATE_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 function describe(code: string | undefined, err: unknown): string {
   switch (code) {

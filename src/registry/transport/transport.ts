@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { InsecureRequest, RegistryError } from '../errors.ts';
+import { InsecureRequest, RegistryError, TlsError } from '../errors.ts';
 import { isLoopbackRegistry, registryEndpoint } from '../reference.ts';
-import { createAgent, DEFAULT_TIMEOUTS, type Timeouts, type TlsOptions } from './agent.ts';
+import { createAgent, type Timeouts, type TlsOptions } from './agent.ts';
 import {
   type AuthScheme,
   basicHeader,
@@ -70,7 +70,7 @@ export class Transport {
   constructor(opts: TransportOptions) {
     this.registry = opts.registry;
     this.#opts = opts;
-    this.#agent = opts.dispatcher ?? createAgent(opts.tls ?? {}, opts.timeouts ?? DEFAULT_TIMEOUTS);
+    this.#agent = opts.dispatcher ?? createAgent(opts.tls ?? {}, opts.timeouts);
   }
 
   close(): Promise<void> {
@@ -103,7 +103,9 @@ export class Transport {
     try {
       res = await this.#send({ method: 'GET', url: new URL('/v2/', base) });
     } catch (err) {
-      if (!this.#plainAllowed || !(err instanceof RegistryError) || err.status !== undefined) throw err;
+      // Fall back only when the server does not speak TLS at all; a certificate problem is reported.
+      const noTls = err instanceof RegistryError && err.status === undefined && !(err instanceof TlsError);
+      if (!this.#plainAllowed || !noTls) throw err;
       base = new URL(`http://${host}`);
       res = await this.#send({ method: 'GET', url: new URL('/v2/', base) });
     }
