@@ -50,11 +50,32 @@ export const REPOS: readonly RepoSpec[] = [
   { name: 'db/postgres', flavour: 'docker', platforms: [AMD64], base: 44, deps: [15, 16], app: [5, 6, 6, 7] },
   { name: 'db/redis', flavour: 'docker', platforms: [AMD64], base: 18, deps: [5, 6], app: [2, 3, 3, 4] },
   { name: 'web/nginx', flavour: 'oci', platforms: [AMD64], base: 26, deps: [7, 8], app: [3, 4, 4, 5] },
-  { name: 'ops/prometheus', flavour: 'docker', platforms: [AMD64], base: 34, deps: [14, 16], app: [9, 9, 10, 11] },
+  {
+    name: 'ops/prometheus',
+    flavour: 'docker',
+    platforms: [AMD64],
+    base: 34,
+    deps: [14, 16],
+    app: [9, 9, 10, 11],
+  },
   { name: 'ops/grafana', flavour: 'oci', platforms: [AMD64], base: 40, deps: [18, 20], app: [8, 9, 9, 10] },
   { name: 'ops/loki', flavour: 'docker', platforms: [AMD64], base: 24, deps: [10, 12], app: [6, 6, 7, 7] },
-  { name: 'lang/node', flavour: 'oci', platforms: [AMD64, ARM64], base: 30, deps: [10, 12], app: [4, 4, 5, 5] },
-  { name: 'lang/python', flavour: 'docker', platforms: [AMD64, ARM64], base: 28, deps: [9, 11], app: [4, 5, 5, 6] },
+  {
+    name: 'lang/node',
+    flavour: 'oci',
+    platforms: [AMD64, ARM64],
+    base: 30,
+    deps: [10, 12],
+    app: [4, 4, 5, 5],
+  },
+  {
+    name: 'lang/python',
+    flavour: 'docker',
+    platforms: [AMD64, ARM64],
+    base: 28,
+    deps: [9, 11],
+    app: [4, 5, 5, 6],
+  },
 ];
 
 /** Versions in push order; `latest` is pushed last, as an alias of the newest. */
@@ -94,7 +115,10 @@ export const destRepo = (source: string): string => `mirror/${source.slice(sourc
  */
 export function fastLayer(seed: string, size: number): Layer {
   const raw = tar([
-    { name: `data/${seed.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60)}.bin`, content: seededBytes(seed, size) },
+    {
+      name: `data/${seed.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60)}.bin`,
+      content: seededBytes(seed, size),
+    },
     { name: 'data/seed.txt', content: `${seed}\n` },
   ]);
   const data = gzipSync(raw, { level: 0 });
@@ -104,9 +128,19 @@ export function fastLayer(seed: string, size: number): Layer {
 const platformKey = (p: Platform): string => `${p.os}-${p.architecture}`;
 
 /** Builds and pushes one repository's five tags; layers are made as needed and dropped after. */
-async function seedRepo(registry: Registry, spec: RepoSpec, shared: Layer, scale: number): Promise<SeededRepo> {
+async function seedRepo(
+  registry: Registry,
+  spec: RepoSpec,
+  shared: Layer,
+  scale: number,
+): Promise<SeededRepo> {
   const size = (mb: number) => Math.max(1024, Math.round(mb * MB * scale));
-  const bases = new Map(spec.platforms.map((p) => [platformKey(p), fastLayer(`${spec.name}/${platformKey(p)}/base`, size(spec.base))]));
+  const bases = new Map(
+    spec.platforms.map((p) => [
+      platformKey(p),
+      fastLayer(`${spec.name}/${platformKey(p)}/base`, size(spec.base)),
+    ]),
+  );
   const tags = new Map<string, string>();
   const manifests = new Map<string, readonly string[]>();
   const blobs = new Map<string, number>();

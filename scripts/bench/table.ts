@@ -185,12 +185,7 @@ export function scenarioTable(title: string, a: Summary | undefined, b: Summary 
       cell(b, (s) => `${s.maxBlobGets} / ${s.maxBlobUploads}`),
       '',
     ],
-    [
-      'destination tags = source digests',
-      cell(a, (s) => correctness(s)),
-      cell(b, (s) => correctness(s)),
-      '',
-    ],
+    ['destination tags = source digests', cell(a, (s) => correctness(s)), cell(b, (s) => correctness(s)), ''],
   ];
   return rows.map((row) => `| ${row.join(' | ')} |`).join('\n');
 }

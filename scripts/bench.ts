@@ -1,0 +1,385 @@
+/**
+ * `npm run bench` — image-sync against `skopeo sync` on a synthetic mirror, on loopback.
+ *
+ * One source registry (the test harness's docker-registry) is seeded with a mirror generated here
+ * (scripts/bench/mirror.ts: 12 repositories × 5 tags, two multi-arch, ~1 GB) and a separate image
+ * with one ~320 MB layer. Then, in rounds: each tool syncs everything into a fresh destination
+ * registry (cold), then again with nothing changed (warm); then each copies the big image into a
+ * fresh destination. Every run is measured with GNU time (wall, CPU, peak RSS), every request is
+ * counted by a pass-through proxy in front of each registry (test/support/fault-proxy.ts, no faults),
+ * and every result is checked against the source's digests. Prints medians per tool and their ratio.
+ *
+ * image-sync: `node dist/cli/index.js --config … --proc 8` (build it first: `npm run build`).
+ * skopeo: `skopeo sync --all --src docker --dest docker SRC/<repo> DEST/mirror`, one process per
+ * repository, all at once, its blob-info cache cleared before each cold run.
+ *
+ * Flags: --runs N (default 3; fewer if the time budget would be exceeded), --budget SECONDS (default
+ * 540), --scale F (layer sizes × F, for a quick try), --proc N (default 8), --json FILE (raw samples),
+ * --no-big (skip the 320 MB image).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type FaultProxy, startFaultProxy } from '../test/support/fault-proxy.ts';
+import { type Registry, startRegistry } from '../test/support/registry.ts';
+import { TempDirs } from '../test/support/tmp.ts';
+import {
+  BIG_MB,
+  BIG_REPO,
+  BIG_TAG,
+  REPOS,
+  type SeededRepo,
+  seedBig,
+  seedMirror,
+  TAGS,
+} from './bench/mirror.ts';
+import {
+  type Counts,
+  megabytes,
+  type Sample,
+  type Scenario,
+  type Summary,
+  scenarioTable,
+  seconds,
+  summarise,
+  type Tool,
+} from './bench/table.ts';
+import { checkPrerequisites, runImageSync, runSkopeo, SkopeoHome } from './bench/tools.ts';
+import { verify } from './bench/verify.ts';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const cli = join(root, 'dist', 'cli', 'index.js');
+const say = (text = '') => process.stdout.write(`${text}\n`);
+const note = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+
+const { values: flags } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    budget: { type: 'string', default: '540' },
+    scale: { type: 'string', default: '1' },
+    proc: { type: 'string', default: '8' },
+    json: { type: 'string' },
+    'no-big': { type: 'boolean', default: false },
+  },
+});
+const runs = Math.max(1, Number(flags.runs));
+const budgetMs = Number(flags.budget) * 1000;
+const scale = Number(flags.scale);
+const proc = Math.max(1, Number(flags.proc));
+const withBig = !flags['no-big'];
+
+const problems = checkPrerequisites();
+if (!existsSync(cli)) problems.push(`${cli} is missing: run npm run build first`);
+if (problems.length > 0) {
+  for (const p of problems) process.stderr.write(`bench: ${p}\n`);
+  process.exit(2);
+}
+warnIfStale();
+
+const benchStart = performance.now();
+const elapsed = () => performance.now() - benchStart;
+const dirs = new TempDirs();
+const work = await dirs.make('image-sync-bench-');
+const live = new Set<{ stop(): Promise<void> }>();
+const samples: Sample[] = [];
+let source: Registry | undefined;
+let code = 0;
+
+try {
+  source = await startRegistry();
+  live.add(source);
+  note(`source registry ${source.url}; seeding the mirror (not measured)…`);
+  const seededAt = performance.now();
+  const mirror = await seedMirror(source, scale);
+  const big = withBig ? await seedBig(source, scale) : undefined;
+  const distinct = [...mirror.blobs.values()].reduce((a, b) => a + b, 0);
+  const bigBytes = big === undefined ? 0 : [...big.blobs.values()].reduce((a, b) => a + b, 0);
+  note(
+    `seeded ${mirror.repos.length} repositories, ${mirror.tagCount} tags, ${mirror.blobs.size} distinct blobs, ` +
+      `${megabytes(distinct)}${big === undefined ? '' : ` + big image ${megabytes(bigBytes)}`} in ${seconds(performance.now() - seededAt)}`,
+  );
+  const sourceProxy = await startFaultProxy(source.host);
+  live.add(sourceProxy);
+  const repoNames = mirror.repos.map((r) => r.name);
+
+  /** One tool: cold into a fresh destination, then warm into the same one. */
+  const pair = async (round: number, tool: Tool): Promise<void> => {
+    const { registry, proxy } = await freshDestination();
+    const skopeoHome = tool === 'skopeo' ? await SkopeoHome.create(work) : undefined;
+    try {
+      for (const scenario of ['cold', 'warm'] as const) {
+        sourceProxy.reset();
+        proxy.reset();
+        const at = { source: sourceProxy.host, destination: proxy.host };
+        const measured =
+          tool === 'image-sync'
+            ? await runImageSync(
+                cli,
+                repoNames.map((r) => ({ source: r })),
+                at,
+                work,
+                proc,
+              )
+            : await runSkopeo(skopeoHome!, repoNames, at, work);
+        const sample = await finish(
+          round,
+          tool,
+          scenario,
+          measured,
+          sourceProxy,
+          proxy,
+          registry,
+          mirror.repos,
+        );
+        samples.push(sample);
+      }
+    } finally {
+      await skopeoHome?.remove();
+      await stopAll(registry, proxy);
+    }
+  };
+
+  /** One tool: the 320 MB image into a fresh destination. */
+  const bigRun = async (round: number, tool: Tool, image: SeededRepo): Promise<void> => {
+    const { registry, proxy } = await freshDestination();
+    const skopeoHome = tool === 'skopeo' ? await SkopeoHome.create(work) : undefined;
+    try {
+      sourceProxy.reset();
+      const at = { source: sourceProxy.host, destination: proxy.host };
+      const measured =
+        tool === 'image-sync'
+          ? await runImageSync(cli, [{ source: BIG_REPO, tag: BIG_TAG }], at, work, proc)
+          : await runSkopeo(skopeoHome!, [BIG_REPO], at, work);
+      samples.push(await finish(round, tool, 'big', measured, sourceProxy, proxy, registry, [image]));
+    } finally {
+      await skopeoHome?.remove();
+      await stopAll(registry, proxy);
+    }
+  };
+
+  for (let round = 1; round <= runs; round++) {
+    const roundStart = performance.now();
+    // Alternate who goes first, so neither always meets a warmer page cache.
+    const order: Tool[] = round % 2 === 1 ? ['image-sync', 'skopeo'] : ['skopeo', 'image-sync'];
+    for (const tool of order) await pair(round, tool);
+    if (big !== undefined) for (const tool of order) await bigRun(round, tool, big);
+    const roundMs = performance.now() - roundStart;
+    note(`round ${round} took ${seconds(roundMs)} (${seconds(elapsed())} so far)`);
+    if (round < runs && elapsed() + roundMs > budgetMs) {
+      note(`stopping after ${round} round(s): another would pass the ${seconds(budgetMs)} budget`);
+      break;
+    }
+  }
+
+  const get = (tool: Tool, scenario: Scenario) =>
+    summarise(samples.filter((s) => s.tool === tool && s.scenario === scenario));
+  const rounds = Math.max(...samples.map((s) => s.round));
+  const multi = REPOS.filter((r) => r.platforms.length > 1).length;
+  say();
+  say(machineLine());
+  say(
+    `Mirror: ${mirror.repos.length} repositories × ${TAGS.length} tags (${multi} of them multi-arch indexes, 2 platforms), ` +
+      `${mirror.blobs.size} distinct blobs, ${megabytes(distinct)}; big image: one layer of ${megabytes(bigBytes || BIG_MB * 1e6 * scale)}. ` +
+      `${rounds} round(s); image-sync --proc ${proc}; skopeo: ${mirror.repos.length} processes at once.`,
+  );
+  say();
+  const cold = [get('image-sync', 'cold'), get('skopeo', 'cold')] as const;
+  const warm = [get('image-sync', 'warm'), get('skopeo', 'warm')] as const;
+  const bigS = [get('image-sync', 'big'), get('skopeo', 'big')] as const;
+  say(scenarioTable('Cold sync', ...cold));
+  say();
+  say(scenarioTable('Warm re-run (nothing changed)', ...warm));
+  if (big !== undefined) {
+    say();
+    say(scenarioTable(`One ${megabytes(bigBytes)} layer`, ...bigS));
+  }
+  say();
+  const verdicts = targets(cold, warm, bigS, distinct, big !== undefined);
+  for (const line of verdicts.lines) say(line);
+  say();
+  say(`Total bench time ${seconds(elapsed())}.`);
+  for (const s of samples) {
+    for (const f of s.failures) note(`${s.tool} ${s.scenario} round ${s.round}: ${f}`);
+    for (const p of s.verdict.problems.slice(0, 5)) note(`${s.tool} ${s.scenario} round ${s.round}: ${p}`);
+  }
+  if (flags.json !== undefined) {
+    await writeFile(resolve(flags.json), `${JSON.stringify({ machine: machineLine(), samples }, null, 2)}\n`);
+    note(`raw samples written to ${flags.json}`);
+  }
+  if (samples.some((s) => s.failures.length > 0 || s.verdict.problems.length > 0)) code = 1;
+} catch (err) {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  code = 1;
+} finally {
+  await Promise.allSettled([...live].map((x) => x.stop()));
+  await dirs.cleanup();
+}
+process.exit(code);
+
+// ---------------------------------------------------------------------------------------------
+
+async function freshDestination(): Promise<{ registry: Registry; proxy: FaultProxy }> {
+  const registry = await startRegistry();
+  live.add(registry);
+  const proxy = await startFaultProxy(registry.host);
+  live.add(proxy);
+  return { registry, proxy };
+}
+
+async function stopAll(...things: { stop(): Promise<void> }[]): Promise<void> {
+  for (const t of things) {
+    await t.stop();
+    live.delete(t);
+  }
+}
+
+function snapshot(c: FaultProxy['counts']): Counts {
+  return structuredClone({
+    requests: c.requests,
+    byMethod: c.byMethod,
+    byRoute: c.byRoute,
+    bytesIn: c.bytesIn,
+    bytesOut: c.bytesOut,
+    blobGets: c.blobGets,
+    blobUploads: c.blobUploads,
+  });
+}
+
+async function finish(
+  round: number,
+  tool: Tool,
+  scenario: Scenario,
+  measured: Awaited<ReturnType<typeof runImageSync>> | Awaited<ReturnType<typeof runSkopeo>>,
+  sourceProxy: FaultProxy,
+  destProxy: FaultProxy,
+  destination: Registry,
+  repos: readonly SeededRepo[],
+): Promise<Sample> {
+  const sourceCounts = snapshot(sourceProxy.counts);
+  const destCounts = snapshot(destProxy.counts);
+  const verdict = await verify(destination.url, repos, scenario !== 'warm');
+  const batch = 'runs' in measured;
+  const failures = batch
+    ? measured.failed.map((r) => `exit ${r.code}: ${r.output.trim().slice(-600)}`)
+    : measured.code === 0
+      ? []
+      : [`exit ${measured.code}: ${measured.output.trim().slice(-1500)}`];
+  const sample: Sample = {
+    round,
+    tool,
+    scenario,
+    wallMs: measured.wallMs,
+    cpuMs: measured.cpuMs,
+    rssKb: measured.rssKb,
+    rssMaxKb: batch ? measured.rssMaxKb : measured.rssKb,
+    processes: batch ? measured.runs.length : 1,
+    source: sourceCounts,
+    destination: destCounts,
+    verdict,
+    failures,
+  };
+  note(
+    `round ${round} ${tool.padEnd(10)} ${scenario.padEnd(4)}: wall ${seconds(sample.wallMs)}, CPU ${seconds(sample.cpuMs)}, ` +
+      `RSS ${Math.round(sample.rssKb / 1024)} MiB, ${sourceCounts.requests} requests to source ` +
+      `(${sourceCounts.byMethod.GET ?? 0} GET), ${destCounts.requests} to destination, ` +
+      `${megabytes(destCounts.bytesIn)} pushed; tags ${verdict.tagsOk}/${verdict.tags}` +
+      (failures.length > 0 ? `; ${failures.length} FAILED` : ''),
+  );
+  return sample;
+}
+
+type Pair = readonly [Summary | undefined, Summary | undefined];
+
+/** The issue's targets, checked on the medians. */
+function targets(cold: Pair, warm: Pair, big: Pair, distinct: number, withBigImage: boolean) {
+  const lines = ['Targets (issue 5), on the medians:'];
+  const check = (ok: boolean | undefined, text: string) =>
+    lines.push(`- ${ok === undefined ? '?' : ok ? '✓ met   ' : '✗ missed'}  ${text}`);
+  const [ci, cs] = cold;
+  const [wi, ws] = warm;
+  const [bi, bs] = big;
+  const r = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? undefined : a / b;
+  const fmt = (x: number | undefined) => (x === undefined ? '?' : x.toFixed(2));
+  const coldWall = r(ci?.wallMs, cs?.wallMs);
+  check(coldWall === undefined ? undefined : coldWall <= 0.6, `cold wall ≤ 0.6 × skopeo's: ${fmt(coldWall)}`);
+  const coldCpu = r(ci?.cpuMs, cs?.cpuMs);
+  check(coldCpu === undefined ? undefined : coldCpu <= 0.5, `cold CPU ≤ 0.5 × skopeo's: ${fmt(coldCpu)}`);
+  const warmWall = r(wi?.wallMs, ws?.wallMs);
+  check(warmWall === undefined ? undefined : warmWall <= 0.5, `warm wall ≤ 0.5 × skopeo's: ${fmt(warmWall)}`);
+  if (wi !== undefined) {
+    const gets = wi.source.GET ?? 0;
+    const pulls = (wi.sourceRoutes['GET manifest'] ?? 0) + (wi.sourceRoutes['GET blob'] ?? 0);
+    const other = Object.entries(wi.sourceRoutes)
+      .filter(([k, n]) => k.startsWith('GET ') && n > 0)
+      .map(([k, n]) => `${k.slice(4)} ${n}`)
+      .join(', ');
+    check(
+      gets === 0,
+      `warm: zero GET requests to the source: ${gets} GET${other === '' ? '' : ` (${other})`}`,
+    );
+    check(pulls === 0, `warm: zero manifest or blob GETs (pulls) from the source: ${pulls}`);
+  }
+  const mb = (s: Summary | undefined) => (s === undefined ? undefined : (s.rssKb * 1024) / 1e6);
+  const coldRss = mb(ci);
+  check(
+    coldRss === undefined ? undefined : coldRss <= 200,
+    `peak RSS ≤ 200 MB, whole mirror at --proc ${proc}: ${coldRss?.toFixed(0) ?? '?'} MB`,
+  );
+  if (withBigImage) {
+    const bigRss = mb(bi);
+    check(
+      bigRss === undefined ? undefined : bigRss <= 200,
+      `peak RSS ≤ 200 MB, the ${BIG_MB} MB-layer image: ${bigRss?.toFixed(0) ?? '?'} MB`,
+    );
+  }
+  if (ci !== undefined) {
+    check(
+      ci.maxBlobGets <= 1 && ci.maxBlobUploads <= 1,
+      `each distinct blob crosses the wire at most once per destination registry: at most ${ci.maxBlobGets} GET and ` +
+        `${ci.maxBlobUploads} upload of any blob; ${megabytes(ci.destBytes)} pushed for ${megabytes(distinct)} of distinct blobs`,
+    );
+  }
+  const wrong = [ci, cs, wi, ws, bi, bs].some(
+    (s) => s !== undefined && (s.tagsOk < s.tags || s.problems > 0),
+  );
+  check(!wrong, 'every destination tag has the source digest, every manifest and blob below it present');
+  return { lines };
+}
+
+function version(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+  } catch {
+    return `${cmd}: unknown`;
+  }
+}
+
+function machineLine(): string {
+  const cpu = cpus();
+  const registry = /\s(\d+\.\d+\.\d+)/.exec(version('docker-registry', ['--version']))?.[1] ?? '?';
+  const skopeo = /version (\S+)/.exec(version('skopeo', ['--version']))?.[1] ?? '?';
+  return (
+    `Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM; ` +
+    `Node ${process.version}; docker-registry ${registry}; skopeo ${skopeo}.`
+  );
+}
+
+/** The bench runs the bundle: say so when src/ is newer than it. */
+function warnIfStale(): void {
+  const built = statSync(cli).mtimeMs;
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  walk(join(root, 'src'));
+  if (newest > built)
+    note('warning: src/ is newer than dist/cli/index.js — run npm run build to bench the current code');
+}
