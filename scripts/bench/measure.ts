@@ -3,6 +3,7 @@
  * of the process and everything it waited for) and peak RSS (the largest of those processes).
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -99,4 +100,33 @@ export async function timedBatch(
     failed: runs.filter((r) => r.code !== 0),
     runs,
   };
+}
+
+/**
+ * CPU spent so far (ms) by the other side of the benchmark: this process (the counting proxies) and
+ * its docker-registry children (source and destination registries).
+ */
+export function serverCpu(): { proxiesMs: number; registriesMs: number } {
+  const usage = process.cpuUsage();
+  let registriesMs = 0;
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  let children: string[] = [];
+  try {
+    children = readdirSync(`/proc/${process.pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${process.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean),
+    );
+  } catch {
+    // not Linux
+  }
+  for (const pid of children) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'docker-registry') continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      registriesMs += (Number(fields[11]) + Number(fields[12])) * tick; // utime, stime
+    } catch {
+      // gone
+    }
+  }
+  return { proxiesMs: (usage.user + usage.system) / 1000, registriesMs };
 }

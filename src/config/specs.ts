@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import {
   canonicalRegistry,
   DOCKER_HUB,
@@ -68,7 +69,25 @@ export function referenceProblem(err: unknown): string {
   return err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
 }
 
+/** `oci:<dir>[:tag]`: an OCI image layout directory (relative paths are taken from the working directory). */
+const LAYOUT = 'oci:';
+
+function splitLayout(text: string): { name: string; tagSpec?: string; digest?: string } | undefined {
+  if (!text.startsWith(LAYOUT)) return undefined;
+  const rest = text.slice(LAYOUT.length);
+  const colon = rest.lastIndexOf(':');
+  return colon > rest.lastIndexOf('/')
+    ? { name: `${LAYOUT}${rest.slice(0, colon)}`, tagSpec: rest.slice(colon + 1) }
+    : { name: text };
+}
+
 function repositoryOf(name: string): Repository | string {
+  if (name.startsWith(LAYOUT)) {
+    const dir = name.slice(LAYOUT.length);
+    return dir === ''
+      ? 'the layout directory is missing after "oci:"'
+      : { registry: LAYOUT, repository: resolve(dir) };
+  }
   try {
     return parseRepository(name);
   } catch (err) {
@@ -110,7 +129,7 @@ export function compileRegex(source: string, anchored: boolean): RegExp | string
 
 export function parseSource(text: string): SourceSpec | string {
   if (text.trim() === '') return 'the source is empty';
-  const { name, tagSpec, digest } = splitSpec(text);
+  const { name, tagSpec, digest } = splitLayout(text) ?? splitSpec(text);
   const repo = repositoryOf(name);
   if (typeof repo === 'string') return repo;
   if (tagSpec?.startsWith('/')) {
@@ -166,7 +185,7 @@ export function parseDestination(
   if (text === '') {
     repo = defaultDestination(source.repo, defaults);
   } else {
-    const split = splitSpec(text);
+    const split: { name: string; tagSpec?: string; digest?: string } = splitLayout(text) ?? splitSpec(text);
     if (split.tagSpec?.startsWith('/')) return 'a destination cannot hold a tag regex';
     if (split.tagSpec === '') return 'nothing after ":" (give a tag, or no ":" to keep the tags)';
     repo = repositoryOf(split.name);

@@ -9,6 +9,8 @@ export interface JsonResult {
   readonly digest: string | null;
   readonly sourceDigest?: string;
   readonly bytes: number;
+  /** Signatures, attestations and other referrers copied with the image. */
+  readonly referrers: number;
   readonly durationMs: number;
   readonly error: string | null;
 }
@@ -29,6 +31,7 @@ export function toJsonReport(report: SyncReport): JsonReport {
       digest: r.digest ?? null,
       ...(r.sourceDigest !== undefined && { sourceDigest: r.sourceDigest }),
       bytes: r.bytes,
+      referrers: r.referrers,
       durationMs: r.durationMs,
       error: r.error === undefined ? null : explain(r.error).reason,
     })),

@@ -112,84 +112,6 @@ afterAll(async () => {
   await dirs.cleanup();
 });
 
-describe('a flaky source and destination', () => {
-  const images: Images = {
-    'flaky/alpha': {
-      v1: buildImage({ seed: 'faults-alpha-1', layers: 3, layerSize: 150_000 }),
-      v2: buildImage({ seed: 'faults-alpha-2', layers: 2, layerSize: 150_000 }),
-    },
-    'flaky/beta': { v1: buildIndex({ seed: 'faults-beta', layerSize: 100_000 }) },
-    'flaky/gamma': {
-      v1: buildIndex({ seed: 'faults-gamma', flavour: 'docker', platforms: PLATFORMS.slice(0, 2) }),
-    },
-    'flaky/delta': {
-      '1.0': buildImage({ seed: 'faults-delta-1.0', layerSize: 120_000 }),
-      '1.1': buildImage({ seed: 'faults-delta-1.1', layerSize: 120_000 }),
-      '2.0': buildImage({ seed: 'faults-delta-2.0', layerSize: 120_000 }),
-    },
-    'flaky/epsilon': { latest: buildImage({ seed: 'faults-epsilon', flavour: 'docker', layers: 3 }) },
-  };
-  const TAGS = Object.values(images).reduce((n, tags) => n + Object.keys(tags).length, 0);
-
-  beforeAll(() => pushAll(source, images));
-
-  const rules = (src: string, dst: string, ns: string) => [
-    'images:',
-    `  ${src}/flaky/alpha:v1,v2: ${dst}/${ns}/alpha`,
-    `  ${src}/flaky/beta:v1: ${dst}/${ns}/beta`,
-    `  ${src}/flaky/gamma:v1: ${dst}/${ns}/gamma`,
-    `  ${src}/flaky/delta: ${dst}/${ns}/delta`,
-    `  ${src}/flaky/epsilon:latest: ${dst}/${ns}/epsilon`,
-  ];
-
-  it('completes with every digest correct when a quarter of blob downloads are cut and a tenth of requests get 503 or 429; retries are bounded and backed off', async () => {
-    const src = await proxy(source);
-    const dst = await proxy(destination);
-
-    // The same mirror without faults, for the number of requests it takes.
-    const clean = await cli(await workspace(rules(src.host, dst.host, 'clean')));
-    expect(clean.code, clean.all).toBe(0);
-    expect(clean.report?.totals).toMatchObject({ synced: TAGS, failed: 0 });
-    expect(src.counts.cut + src.counts.errors + dst.counts.errors).toBe(0);
-    const cleanRequests = src.counts.requests + dst.counts.requests;
-
-    src.reset();
-    dst.reset();
-    Object.assign(src.faults, { cutBlobs: 0.25, errors: 0.1, retryAfterSeconds: 1, maxFaultsInARow: 2 });
-    Object.assign(dst.faults, { errors: 0.1, retryAfterSeconds: 1, maxFaultsInARow: 2 });
-    const run = await cli(await workspace(rules(src.host, dst.host, 'mirror')));
-
-    expect(run.code, run.all).toBe(0);
-    expect(run.stderr).toContain(`${TAGS} synced, 0 skipped, 0 failed`);
-    expect(run.report?.totals).toMatchObject({ synced: TAGS, skipped: 0, failed: 0 });
-    for (const [repo, tags] of Object.entries(images))
-      for (const [tag, built] of Object.entries(tags))
-        await expectComplete(destination, repo.replace('flaky/', 'mirror/'), tag, built);
-
-    // The faults happened: blob downloads were cut, and both sides answered 503 and 429.
-    const blobGets = src.log.filter((e) => e.method === 'GET' && e.path.includes('/blobs/'));
-    expect(src.counts.cut).toBeGreaterThanOrEqual(3);
-    expect(src.counts.cut / blobGets.length).toBeGreaterThan(0.1);
-    const faults = [...src.log, ...dst.log].map((e) => e.fault);
-    expect(faults.filter((f) => f === 'error503').length).toBeGreaterThanOrEqual(3);
-    expect(faults.filter((f) => f === 'error429').length).toBeGreaterThanOrEqual(3);
-    expect(dst.counts.errors).toBeGreaterThanOrEqual(2);
-
-    // Bounded: no more than twice the requests of the clean run.
-    const requests = src.counts.requests + dst.counts.requests;
-    expect(requests).toBeGreaterThan(cleanRequests);
-    expect(requests).toBeLessThanOrEqual(2 * cleanRequests);
-
-    // Backed off: every failed GET/HEAD was tried again, no sooner than the smallest backoff, and a
-    // 429 no sooner than its Retry-After; a second failure in a row waits at least twice as long.
-    for (const log of [src.log, dst.log]) {
-      const checked = checkBackoff(log);
-      expect(checked.retries).toBeGreaterThanOrEqual(2);
-      expect(checked.problems).toEqual([]);
-    }
-  });
-});
-
 /** For each faulted GET or HEAD, the next request for the same thing and how long after it came. */
 function checkBackoff(log: readonly LogEntry[]): { retries: number; problems: string[] } {
   const problems: string[] = [];
@@ -221,244 +143,333 @@ function checkBackoff(log: readonly LogEntry[]): { retries: number; problems: st
   return { retries, problems };
 }
 
-describe('a registry that stays down', () => {
-  it('ends in bounded time with its tags failed and a clear reason; the other registry’s tags sync', async () => {
-    const healthy = buildImage({ seed: 'faults-healthy', layers: 2 });
-    const lost = buildImage({ seed: 'faults-lost' });
-    await pushImage(source, 'down/healthy', 'v1', healthy);
-    await pushImage(source, 'down/lost', 'v1', lost);
-    await pushImage(source, 'down/lost', 'v2', lost);
-    const down = await proxy(source, { down: true });
-    const dir = await workspace([
+// The tests wait mostly on backoff and timeouts: they run side by side (own repositories, own proxies).
+describe.concurrent('fault injection', () => {
+  describe('a flaky source and destination', () => {
+    const images: Images = {
+      'flaky/alpha': {
+        v1: buildImage({ seed: 'faults-alpha-1', layers: 3, layerSize: 150_000 }),
+        v2: buildImage({ seed: 'faults-alpha-2', layers: 2, layerSize: 150_000 }),
+      },
+      'flaky/beta': { v1: buildIndex({ seed: 'faults-beta', layerSize: 100_000 }) },
+      'flaky/gamma': {
+        v1: buildIndex({ seed: 'faults-gamma', flavour: 'docker', platforms: PLATFORMS.slice(0, 2) }),
+      },
+      'flaky/delta': {
+        '1.0': buildImage({ seed: 'faults-delta-1.0', layerSize: 120_000 }),
+        '1.1': buildImage({ seed: 'faults-delta-1.1', layerSize: 120_000 }),
+        '2.0': buildImage({ seed: 'faults-delta-2.0', layerSize: 120_000 }),
+      },
+      'flaky/epsilon': { latest: buildImage({ seed: 'faults-epsilon', flavour: 'docker', layers: 3 }) },
+    };
+    const TAGS = Object.values(images).reduce((n, tags) => n + Object.keys(tags).length, 0);
+
+    beforeAll(() => pushAll(source, images));
+
+    const rules = (src: string, dst: string, ns: string) => [
       'images:',
-      `  ${down.host}/down/lost:v1,v2: ${destination.host}/down/lost`,
-      `  ${down.host}/down/lost: ${destination.host}/down/everything`,
-      `  ${source.host}/down/healthy:v1: ${destination.host}/down/healthy`,
-    ]);
+      `  ${src}/flaky/alpha:v1,v2: ${dst}/${ns}/alpha`,
+      `  ${src}/flaky/beta:v1: ${dst}/${ns}/beta`,
+      `  ${src}/flaky/gamma:v1: ${dst}/${ns}/gamma`,
+      `  ${src}/flaky/delta: ${dst}/${ns}/delta`,
+      `  ${src}/flaky/epsilon:latest: ${dst}/${ns}/epsilon`,
+    ];
 
-    const started = performance.now();
-    const run = await runAction({ config: 'sync.yaml', retries: '1' }, { workspace: dir });
-    const ms = performance.now() - started;
+    it('completes with every digest correct when a quarter of blob downloads are cut and a tenth of requests get 503 or 429; retries are bounded and backed off', async () => {
+      const src = await proxy(source);
+      const dst = await proxy(destination);
 
-    expect(run.code, run.everything).toBe(1);
-    // Two passes, each with four backed-off retries (at most 0.6 + 1.2 + 2.4 + 4.8 s): bounded well
-    // below the default 60 s timeouts.
-    expect(ms).toBeLessThan(45_000);
-    expect(run.outputs).toMatchObject({ synced: '1', skipped: '0', failed: '3' });
-    expect(await skopeoDigest(`${destination.host}/down/healthy:v1`, optsFor(destination))).toBe(
-      healthy.digest,
-    );
-    const failed = run.report?.results.filter((r) => r.status === 'failed') ?? [];
-    expect(failed.map((r) => r.destination).sort()).toEqual([
-      `${destination.host}/down/everything`,
-      `${destination.host}/down/lost:v1`,
-      `${destination.host}/down/lost:v2`,
-    ]);
-    for (const r of failed) expect(r.error).toMatch(new RegExp(`${down.host}.* failed: connection reset`));
-    // The job summary and the annotations say why, in words.
-    expect(run.summary).toContain('### Failed');
-    expect(run.summary).toContain('connection reset');
-    expect(run.summary).toContain('the registry could not be reached reliably; it may be down');
-    expect(run.stdout).toMatch(
-      new RegExp(`::error title=image-sync: tag failed::${down.host}/down/lost:v1 → .*connection reset`),
-    );
-    expect(run.stdout).toContain('::error::3 of 4 tags failed');
-    // Bounded: the proxy saw each ping attempt, and no more than the retry policy allows.
-    expect(down.counts.requests).toBeGreaterThanOrEqual(5);
-    expect(down.counts.requests).toBeLessThanOrEqual(3 * 5 * 2);
-    expect(await tagsAt(destination, 'down/lost')).toEqual([]);
-  });
-});
+      // The same mirror without faults, for the number of requests it takes.
+      const clean = await cli(await workspace(rules(src.host, dst.host, 'clean')));
+      expect(clean.code, clean.all).toBe(0);
+      expect(clean.report?.totals).toMatchObject({ synced: TAGS, failed: 0 });
+      expect(src.counts.cut + src.counts.errors + dst.counts.errors).toBe(0);
+      const cleanRequests = src.counts.requests + dst.counts.requests;
 
-describe('a source serving broken data', () => {
-  it('fails the image whose blob does not match its digest, writes no tag for it, and syncs the others', async () => {
-    const good = buildImage({ seed: 'faults-good', layers: 2, layerSize: 50_000 });
-    const bad = buildImage({ seed: 'faults-bad', layers: 2, layerSize: 50_000 });
-    const badIndex = buildIndex({ seed: 'faults-bad-index', platforms: PLATFORMS.slice(0, 2) });
-    await pushImage(source, 'broken/good', 'v1', good);
-    await pushImage(source, 'broken/bad', 'v1', bad);
-    await pushImage(source, 'broken/bad-index', 'v1', badIndex);
-    const corruptLayer = bad.blobs[2]!.digest;
-    // One child of the index: the index must not be written either.
-    const corruptChild = badIndex.children[1]!.blobs[1]!.digest;
-    const src = await proxy(source, { corrupt: new Set([corruptLayer, corruptChild]) });
-    const dir = await workspace([
-      'images:',
-      `  ${src.host}/broken/good:v1: ${destination.host}/broken/good`,
-      `  ${src.host}/broken/bad:v1: ${destination.host}/broken/bad`,
-      `  ${src.host}/broken/bad-index:v1: ${destination.host}/broken/bad-index`,
-    ]);
-
-    const run = await cli(dir);
-
-    expect(run.code, run.all).toBe(1);
-    expect(run.stderr).toContain('1 synced, 0 skipped, 2 failed');
-    await expectComplete(destination, 'broken/good', 'v1', good);
-    for (const [repo, digest] of [
-      ['broken/bad', corruptLayer],
-      ['broken/bad-index', corruptChild],
-    ] as const) {
-      const r = resultFor(run.report, `${destination.host}/${repo}:v1`);
-      expect(r?.status).toBe('failed');
-      expect(r?.error).toContain(`digest mismatch: expected ${digest}`);
-      expect(run.stderr).toMatch(new RegExp(`✘ .*${repo}:v1: digest mismatch: expected ${digest}`));
-      // Nothing points at it, and the corrupt bytes were not stored.
-      expect(await tagsAt(destination, repo)).toEqual([]);
-      expect(await blobStatus(destination, repo, digest)).toBe(404);
-      // The source is wrong, not flaky: the blob was fetched once, not retried.
-      expect(src.log.filter((e) => e.method === 'GET' && e.path.endsWith(`/blobs/${digest}`))).toHaveLength(
-        1,
-      );
-    }
-    // The index's intact child may be there; the index is not.
-    await expect(
-      skopeoDigest(`${destination.host}/broken/bad-index:v1`, optsFor(destination)),
-    ).rejects.toThrow();
-  });
-});
-
-describe('redirects and plain-HTTP token realms', () => {
-  it('never sends the Authorization header to the host a blob GET is redirected to', async () => {
-    const [basic, token] = await Promise.all([
-      startRegistry({ auth: 'htpasswd', users: { carol: 'carol-redirect-pw' } }),
-      startRegistry({
-        auth: 'token',
-        users: { dave: 'dave-redirect-pw' },
-        tokenOptions: { anonymousPull: false },
-      }),
-    ]);
-    try {
-      const image = buildImage({ seed: 'faults-redirect', layers: 3, layerSize: 40_000 });
-      await pushImage(basic, 'cdn/app', 'v1', image);
-      await pushImage(token, 'cdn/app', 'v1', image);
-      const viaBasic = await proxy(basic, { redirectBlobs: true });
-      const viaToken = await proxy(token, { redirectBlobs: true });
-      const dir = await workspace([
-        'auth:',
-        `  ${viaBasic.host}: { username: carol, password: carol-redirect-pw }`,
-        `  ${viaToken.host}: { username: dave, password: dave-redirect-pw }`,
-        'images:',
-        `  ${viaBasic.host}/cdn/app:v1: ${destination.host}/cdn/from-basic`,
-        `  ${viaToken.host}/cdn/app:v1: ${destination.host}/cdn/from-token`,
-      ]);
-
-      const run = await cli(dir);
+      src.reset();
+      dst.reset();
+      Object.assign(src.faults, { cutBlobs: 0.25, errors: 0.1, retryAfterSeconds: 1, maxFaultsInARow: 2 });
+      Object.assign(dst.faults, { errors: 0.1, retryAfterSeconds: 1, maxFaultsInARow: 2 });
+      const run = await cli(await workspace(rules(src.host, dst.host, 'mirror')));
 
       expect(run.code, run.all).toBe(0);
-      await expectComplete(destination, 'cdn/from-basic', 'v1', image);
-      await expectComplete(destination, 'cdn/from-token', 'v1', image);
-      for (const p of [viaBasic, viaToken]) {
-        // Credentials went to the registry, every blob came from storage, and storage never saw them.
-        expect(p.counts.authorization).toBeGreaterThan(0);
-        expect(p.counts.redirected).toBe(image.blobs.length);
-        expect(p.counts.storageRequests).toBe(image.blobs.length);
-        expect(p.counts.storageAuthorization).toBe(0);
+      expect(run.stderr).toContain(`${TAGS} synced, 0 skipped, 0 failed`);
+      expect(run.report?.totals).toMatchObject({ synced: TAGS, skipped: 0, failed: 0 });
+      for (const [repo, tags] of Object.entries(images))
+        for (const [tag, built] of Object.entries(tags))
+          await expectComplete(destination, repo.replace('flaky/', 'mirror/'), tag, built);
+
+      // The faults happened: blob downloads were cut, and both sides answered 503 and 429.
+      const blobGets = src.log.filter((e) => e.method === 'GET' && e.path.includes('/blobs/'));
+      expect(src.counts.cut).toBeGreaterThanOrEqual(3);
+      expect(src.counts.cut / blobGets.length).toBeGreaterThan(0.1);
+      const faults = [...src.log, ...dst.log].map((e) => e.fault);
+      expect(faults.filter((f) => f === 'error503').length).toBeGreaterThanOrEqual(3);
+      expect(faults.filter((f) => f === 'error429').length).toBeGreaterThanOrEqual(3);
+      expect(dst.counts.errors).toBeGreaterThanOrEqual(2);
+
+      // Bounded: no more than twice the requests of the clean run.
+      const requests = src.counts.requests + dst.counts.requests;
+      expect(requests).toBeGreaterThan(cleanRequests);
+      expect(requests).toBeLessThanOrEqual(2 * cleanRequests);
+
+      // Backed off: every failed GET/HEAD was tried again, no sooner than the smallest backoff, and a
+      // 429 no sooner than its Retry-After; a second failure in a row waits at least twice as long.
+      for (const log of [src.log, dst.log]) {
+        const checked = checkBackoff(log);
+        expect(checked.retries).toBeGreaterThanOrEqual(2);
+        expect(checked.problems).toEqual([]);
       }
-      expect(token.tokenIssuer?.requests.some((r) => r.user === 'dave' && r.status === 200)).toBe(true);
-    } finally {
-      await Promise.all([basic.stop(), token.stop()]);
-    }
+    });
   });
 
-  it('refuses a bearer-token realm on plain HTTP for a registry that is not marked insecure', async () => {
-    const secure = await startRegistry({ auth: 'token', tls: true, users: { erin: 'erin-realm-pw' } });
-    try {
-      const image = buildImage({ seed: 'faults-realm' });
-      await pushImage(secure, 'realm/app', 'v1', image);
-      const ok = buildImage({ seed: 'faults-realm-ok' });
-      await pushImage(source, 'realm/ok', 'v1', ok);
-      expect(secure.tokenIssuer?.realm).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/token$/);
-      secure.tokenIssuer?.reset();
+  describe('a registry that stays down', () => {
+    it('ends in bounded time with its tags failed and a clear reason; the other registry’s tags sync', async () => {
+      const healthy = buildImage({ seed: 'faults-healthy', layers: 2 });
+      const lost = buildImage({ seed: 'faults-lost' });
+      await pushImage(source, 'down/healthy', 'v1', healthy);
+      await pushImage(source, 'down/lost', 'v1', lost);
+      await pushImage(source, 'down/lost', 'v2', lost);
+      const down = await proxy(source, { down: true });
       const dir = await workspace([
-        'auth:',
-        `  ${secure.host}:`,
-        '    username: erin',
-        '    password: erin-realm-pw',
-        `    ca: ${secure.caFile}`,
         'images:',
-        `  ${secure.host}/realm/app:v1: ${destination.host}/realm/app`,
-        `  ${source.host}/realm/ok:v1: ${destination.host}/realm/ok`,
+        `  ${down.host}/down/lost:v1,v2: ${destination.host}/down/lost`,
+        `  ${down.host}/down/lost: ${destination.host}/down/everything`,
+        `  ${source.host}/down/healthy:v1: ${destination.host}/down/healthy`,
+      ]);
+
+      const started = performance.now();
+      const run = await runAction({ config: 'sync.yaml', retries: '0' }, { workspace: dir });
+      const ms = performance.now() - started;
+
+      expect(run.code, run.everything).toBe(1);
+      // One pass: five attempts with backoff between them (at most 0.6 + 1.2 + 2.4 + 4.8 s).
+      expect(ms).toBeLessThan(25_000);
+      expect(run.outputs).toMatchObject({ synced: '1', skipped: '0', failed: '3' });
+      expect(await skopeoDigest(`${destination.host}/down/healthy:v1`, optsFor(destination))).toBe(
+        healthy.digest,
+      );
+      const failed = run.report?.results.filter((r) => r.status === 'failed') ?? [];
+      expect(failed.map((r) => r.destination).sort()).toEqual([
+        `${destination.host}/down/everything`,
+        `${destination.host}/down/lost:v1`,
+        `${destination.host}/down/lost:v2`,
+      ]);
+      for (const r of failed) expect(r.error).toMatch(new RegExp(`${down.host}.* failed: connection reset`));
+      // The job summary and the annotations say why, in words.
+      expect(run.summary).toContain('### Failed');
+      expect(run.summary).toContain('connection reset');
+      expect(run.summary).toContain('the registry could not be reached reliably; it may be down');
+      expect(run.stdout).toMatch(
+        new RegExp(`::error title=image-sync%3A tag failed::${down.host}/down/lost:v1 → .*connection reset`),
+      );
+      expect(run.stdout).toContain('::error::3 of 4 tags failed');
+      // Bounded: the proxy saw each ping attempt, and no more than the retry policy allows.
+      expect(down.counts.requests).toBeGreaterThanOrEqual(5);
+      // Three rules share one ping at a time; each may ping five times (HTTPS, then plain HTTP).
+      expect(down.counts.requests).toBeLessThanOrEqual(3 * 5);
+      expect(await tagsAt(destination, 'down/lost')).toEqual([]);
+    });
+  });
+
+  describe('a source serving broken data', () => {
+    it('fails the image whose blob does not match its digest, writes no tag for it, and syncs the others', async () => {
+      const good = buildImage({ seed: 'faults-good', layers: 2, layerSize: 50_000 });
+      const bad = buildImage({ seed: 'faults-bad', layers: 2, layerSize: 50_000 });
+      const badIndex = buildIndex({ seed: 'faults-bad-index', platforms: PLATFORMS.slice(0, 2) });
+      await pushImage(source, 'broken/good', 'v1', good);
+      await pushImage(source, 'broken/bad', 'v1', bad);
+      await pushImage(source, 'broken/bad-index', 'v1', badIndex);
+      const corruptLayer = bad.blobs[2]!.digest;
+      // One child of the index: the index must not be written either.
+      const corruptChild = badIndex.children[1]!.blobs[1]!.digest;
+      const src = await proxy(source, { corrupt: new Set([corruptLayer, corruptChild]) });
+      const dir = await workspace([
+        'images:',
+        `  ${src.host}/broken/good:v1: ${destination.host}/broken/good`,
+        `  ${src.host}/broken/bad:v1: ${destination.host}/broken/bad`,
+        `  ${src.host}/broken/bad-index:v1: ${destination.host}/broken/bad-index`,
       ]);
 
       const run = await cli(dir);
 
       expect(run.code, run.all).toBe(1);
-      const r = resultFor(run.report, `${destination.host}/realm/app:v1`);
+      expect(run.stderr).toContain('1 synced, 0 skipped, 2 failed');
+      await expectComplete(destination, 'broken/good', 'v1', good);
+      for (const [repo, digest] of [
+        ['broken/bad', corruptLayer],
+        ['broken/bad-index', corruptChild],
+      ] as const) {
+        const r = resultFor(run.report, `${destination.host}/${repo}:v1`);
+        expect(r?.status).toBe('failed');
+        expect(r?.error).toContain(`digest mismatch: expected ${digest}`);
+        expect(run.stderr).toMatch(new RegExp(`✘ .*${repo}:v1: digest mismatch: expected ${digest}`));
+        // Nothing points at it, and the corrupt bytes were not stored.
+        expect(await tagsAt(destination, repo)).toEqual([]);
+        expect(await blobStatus(destination, repo, digest)).toBe(404);
+        // The source is wrong, not flaky: the blob was fetched once, not retried.
+        expect(src.log.filter((e) => e.method === 'GET' && e.path.endsWith(`/blobs/${digest}`))).toHaveLength(
+          1,
+        );
+      }
+      // The index's intact child may be there; the index is not.
+      await expect(
+        skopeoDigest(`${destination.host}/broken/bad-index:v1`, optsFor(destination)),
+      ).rejects.toThrow();
+    });
+  });
+
+  describe('redirects and plain-HTTP token realms', () => {
+    it('never sends the Authorization header to the host a blob GET is redirected to', async () => {
+      const [basic, token] = await Promise.all([
+        startRegistry({ auth: 'htpasswd', users: { carol: 'carol-redirect-pw' } }),
+        startRegistry({
+          auth: 'token',
+          users: { dave: 'dave-redirect-pw' },
+          tokenOptions: { anonymousPull: false },
+        }),
+      ]);
+      try {
+        // Two different images: the same blobs would be mounted at the destination, not fetched twice.
+        const images = [
+          buildImage({ seed: 'faults-redirect-basic', layers: 3, layerSize: 40_000 }),
+          buildImage({ seed: 'faults-redirect-token', layers: 3, layerSize: 40_000 }),
+        ] as const;
+        await pushImage(basic, 'cdn/app', 'v1', images[0]);
+        await pushImage(token, 'cdn/app', 'v1', images[1]);
+        const viaBasic = await proxy(basic, { redirectBlobs: true });
+        const viaToken = await proxy(token, { redirectBlobs: true });
+        const dir = await workspace([
+          'auth:',
+          `  ${viaBasic.host}: { username: carol, password: carol-redirect-pw }`,
+          `  ${viaToken.host}: { username: dave, password: dave-redirect-pw }`,
+          'images:',
+          `  ${viaBasic.host}/cdn/app:v1: ${destination.host}/cdn/from-basic`,
+          `  ${viaToken.host}/cdn/app:v1: ${destination.host}/cdn/from-token`,
+        ]);
+
+        const run = await cli(dir);
+
+        expect(run.code, run.all).toBe(0);
+        await expectComplete(destination, 'cdn/from-basic', 'v1', images[0]);
+        await expectComplete(destination, 'cdn/from-token', 'v1', images[1]);
+        for (const [p, image] of [
+          [viaBasic, images[0]],
+          [viaToken, images[1]],
+        ] as const) {
+          // Credentials went to the registry, every blob came from storage, and storage never saw them.
+          expect(p.counts.authorization).toBeGreaterThan(0);
+          expect(p.log.filter((e) => e.fault === 'redirect').every((e) => e.authorization)).toBe(true);
+          expect(p.counts.redirected).toBe(image.blobs.length);
+          expect(p.counts.storageRequests).toBe(image.blobs.length);
+          expect(p.counts.storageAuthorization).toBe(0);
+        }
+        expect(token.tokenIssuer?.requests.some((r) => r.user === 'dave' && r.status === 200)).toBe(true);
+      } finally {
+        await Promise.all([basic.stop(), token.stop()]);
+      }
+    });
+
+    it('refuses a bearer-token realm on plain HTTP for a registry that is not marked insecure', async () => {
+      const secure = await startRegistry({ auth: 'token', tls: true, users: { erin: 'erin-realm-pw' } });
+      try {
+        const image = buildImage({ seed: 'faults-realm' });
+        await pushImage(secure, 'realm/app', 'v1', image);
+        const ok = buildImage({ seed: 'faults-realm-ok' });
+        await pushImage(source, 'realm/ok', 'v1', ok);
+        expect(secure.tokenIssuer?.realm).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/token$/);
+        secure.tokenIssuer?.reset();
+        const dir = await workspace([
+          'auth:',
+          `  ${secure.host}:`,
+          '    username: erin',
+          '    password: erin-realm-pw',
+          `    ca: ${secure.caFile}`,
+          'images:',
+          `  ${secure.host}/realm/app:v1: ${destination.host}/realm/app`,
+          `  ${source.host}/realm/ok:v1: ${destination.host}/realm/ok`,
+        ]);
+
+        const run = await cli(dir);
+
+        expect(run.code, run.all).toBe(1);
+        const r = resultFor(run.report, `${destination.host}/realm/app:v1`);
+        expect(r?.status).toBe('failed');
+        expect(r?.error).toMatch(/plain HTTP/);
+        expect(r?.error).toMatch(new RegExp(`mark the registry ${secure.host} as insecure`));
+        expect(run.stderr).toMatch(
+          /✘ .*realm\/app:v1: refusing to fetch a token from http:\/\/127\.0\.0\.1:\d+/,
+        );
+        // No token request carried credentials (the client did not even ask).
+        expect(secure.tokenIssuer?.requests.filter((q) => q.user !== null)).toEqual([]);
+        expect(await tagsAt(destination, 'realm/app')).toEqual([]);
+        expect(resultFor(run.report, `${destination.host}/realm/ok:v1`)?.status).toBe('synced');
+      } finally {
+        await secure.stop();
+      }
+    });
+  });
+
+  describe('timeouts', () => {
+    // Every timeout (connect, headers, body) shortened from 60 s to 1 s: src/registry/transport/agent.ts.
+    const FAST = { IMAGE_SYNC_TIMEOUT_MS: '1000' };
+
+    it('a stalled response or body is cut by its timeout and retried; the run completes', async () => {
+      const image = buildImage({ seed: 'faults-stall', layers: 2, layerSize: 80_000 });
+      await pushImage(source, 'stall/app', 'v1', image);
+      const layer = image.blobs[1]!.digest;
+      const src = await proxy(source, {
+        stall: [
+          { match: /\/manifests\//, method: 'GET', ms: 120_000, times: 1 },
+          { match: new RegExp(`/blobs/${layer}$`), method: 'GET', ms: 120_000, times: 1, body: true },
+        ],
+      });
+      const dst = await proxy(destination, {
+        stall: { match: /\/manifests\/v1$/, method: 'PUT', ms: 120_000, times: 1 },
+      });
+      const dir = await workspace(['images:', `  ${src.host}/stall/app:v1: ${dst.host}/stall/app`]);
+
+      const run = await cli(dir, [], FAST);
+
+      expect(run.code, run.all).toBe(0);
+      expect(run.ms).toBeLessThan(20_000);
+      await expectComplete(destination, 'stall/app', 'v1', image);
+      expect(src.counts.stalled).toBe(2);
+      expect(dst.counts.stalled).toBe(1);
+      const stalls = [...src.log, ...dst.log].filter((e) => e.fault?.startsWith('stall'));
+      expect(stalls.map((e) => `${e.method} ${e.fault}`).sort()).toEqual([
+        'GET stall',
+        'GET stall-body',
+        'PUT stall',
+      ]);
+    });
+
+    it('a connection that stays stalled fails its tag with a timeout in bounded time', async () => {
+      const image = buildImage({ seed: 'faults-stuck', layerSize: 60_000 });
+      const fine = buildImage({ seed: 'faults-unstuck' });
+      await pushImage(source, 'stall/stuck', 'v1', image);
+      await pushImage(source, 'stall/fine', 'v1', fine);
+      const layer = image.blobs[1]!.digest;
+      const src = await proxy(source, {
+        stall: { match: new RegExp(`/blobs/${layer}$`), method: 'GET', ms: 600_000, body: true },
+      });
+      const dir = await workspace([
+        'images:',
+        `  ${src.host}/stall/stuck:v1: ${destination.host}/stall/stuck`,
+        `  ${src.host}/stall/fine:v1: ${destination.host}/stall/fine`,
+      ]);
+
+      const run = await cli(dir, ['--retries', '0'], FAST);
+
+      expect(run.code, run.all).toBe(1);
+      // Five attempts of 1 s each plus backoff (at most 0.6 + 1.2 + 2.4 + 4.8 s).
+      expect(run.ms).toBeLessThan(25_000);
+      expect(src.counts.stalled).toBe(5);
+      const r = resultFor(run.report, `${destination.host}/stall/stuck:v1`);
       expect(r?.status).toBe('failed');
-      expect(r?.error).toMatch(/plain HTTP/);
-      expect(r?.error).toMatch(new RegExp(`mark the registry ${secure.host} as insecure`));
-      expect(run.stderr).toMatch(
-        /✘ .*realm\/app:v1: refusing to fetch a token from http:\/\/127\.0\.0\.1:\d+/,
-      );
-      // No token request carried credentials (the client did not even ask).
-      expect(secure.tokenIssuer?.requests.filter((q) => q.user !== null)).toEqual([]);
-      expect(await tagsAt(destination, 'realm/app')).toEqual([]);
-      expect(resultFor(run.report, `${destination.host}/realm/ok:v1`)?.status).toBe('synced');
-    } finally {
-      await secure.stop();
-    }
-  });
-});
-
-describe('timeouts', () => {
-  // Every timeout (connect, headers, body) shortened from 60 s to 1 s: src/registry/transport/agent.ts.
-  const FAST = { IMAGE_SYNC_TIMEOUT_MS: '1000' };
-
-  it('a stalled response or body is cut by its timeout and retried; the run completes', async () => {
-    const image = buildImage({ seed: 'faults-stall', layers: 2, layerSize: 80_000 });
-    await pushImage(source, 'stall/app', 'v1', image);
-    const layer = image.blobs[1]!.digest;
-    const src = await proxy(source, {
-      stall: [
-        { match: /\/manifests\//, method: 'GET', ms: 120_000, times: 1 },
-        { match: new RegExp(`/blobs/${layer}$`), method: 'GET', ms: 120_000, times: 1, body: true },
-      ],
+      expect(r?.error).toMatch(/timed out waiting for data/);
+      expect(await tagsAt(destination, 'stall/stuck')).toEqual([]);
+      expect(resultFor(run.report, `${destination.host}/stall/fine:v1`)?.status).toBe('synced');
     });
-    const dst = await proxy(destination, {
-      stall: { match: /\/manifests\/v1$/, method: 'PUT', ms: 120_000, times: 1 },
-    });
-    const dir = await workspace(['images:', `  ${src.host}/stall/app:v1: ${dst.host}/stall/app`]);
-
-    const run = await cli(dir, [], FAST);
-
-    expect(run.code, run.all).toBe(0);
-    expect(run.ms).toBeLessThan(20_000);
-    await expectComplete(destination, 'stall/app', 'v1', image);
-    expect(src.counts.stalled).toBe(2);
-    expect(dst.counts.stalled).toBe(1);
-    const stalls = [...src.log, ...dst.log].filter((e) => e.fault?.startsWith('stall'));
-    expect(stalls.map((e) => `${e.method} ${e.fault}`).sort()).toEqual([
-      'GET stall',
-      'GET stall-body',
-      'PUT stall',
-    ]);
-  });
-
-  it('a connection that stays stalled fails its tag with a timeout in bounded time', async () => {
-    const image = buildImage({ seed: 'faults-stuck', layerSize: 60_000 });
-    const fine = buildImage({ seed: 'faults-unstuck' });
-    await pushImage(source, 'stall/stuck', 'v1', image);
-    await pushImage(source, 'stall/fine', 'v1', fine);
-    const layer = image.blobs[1]!.digest;
-    const src = await proxy(source, {
-      stall: { match: new RegExp(`/blobs/${layer}$`), method: 'GET', ms: 600_000, body: true },
-    });
-    const dir = await workspace([
-      'images:',
-      `  ${src.host}/stall/stuck:v1: ${destination.host}/stall/stuck`,
-      `  ${src.host}/stall/fine:v1: ${destination.host}/stall/fine`,
-    ]);
-
-    const run = await cli(dir, ['--retries', '0'], FAST);
-
-    expect(run.code, run.all).toBe(1);
-    // Five attempts of 1 s each plus backoff (at most 0.6 + 1.2 + 2.4 + 4.8 s).
-    expect(run.ms).toBeLessThan(25_000);
-    expect(src.counts.stalled).toBe(5);
-    const r = resultFor(run.report, `${destination.host}/stall/stuck:v1`);
-    expect(r?.status).toBe('failed');
-    expect(r?.error).toMatch(/timed out waiting for data/);
-    expect(await tagsAt(destination, 'stall/stuck')).toEqual([]);
-    expect(resultFor(run.report, `${destination.host}/stall/fine:v1`)?.status).toBe('synced');
   });
 });

@@ -72,6 +72,8 @@ export interface LogEntry {
   readonly method: string;
   readonly path: string;
   readonly authorization: boolean;
+  /** The Authorization header itself (credentials: tests check they never show up elsewhere). */
+  readonly authorizationValue?: string;
   /** What the client got: the upstream's status, or the injected one. */
   status?: number;
   fault?: FaultKind | 'intercepted' | 'down';
@@ -217,6 +219,7 @@ export async function startFaultProxy(upstream: string, faults: Faults = {}, see
       method,
       path,
       authorization: req.headers.authorization !== undefined,
+      ...(req.headers.authorization !== undefined && { authorizationValue: req.headers.authorization }),
     };
     log.push(entry);
     counts.requests++;
