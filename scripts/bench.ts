@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { type FaultProxy, startFaultProxy } from '../test/support/fault-proxy.ts';
 import { type Registry, startRegistry } from '../test/support/registry.ts';
 import { TempDirs } from '../test/support/tmp.ts';
+import { serverCpu } from './bench/measure.ts';
 import {
   BIG_MB,
   BIG_REPO,
@@ -114,6 +115,7 @@ try {
         sourceProxy.reset();
         proxy.reset();
         const at = { source: sourceProxy.host, destination: proxy.host };
+        const before = serverCpu();
         const measured =
           tool === 'image-sync'
             ? await runImageSync(
@@ -129,6 +131,7 @@ try {
           tool,
           scenario,
           measured,
+          before,
           sourceProxy,
           proxy,
           registry,
@@ -149,11 +152,12 @@ try {
     try {
       sourceProxy.reset();
       const at = { source: sourceProxy.host, destination: proxy.host };
+      const before = serverCpu();
       const measured =
         tool === 'image-sync'
           ? await runImageSync(cli, [{ source: BIG_REPO, tag: BIG_TAG }], at, work, proc)
           : await runSkopeo(skopeoHome!, [BIG_REPO], at, work);
-      samples.push(await finish(round, tool, 'big', measured, sourceProxy, proxy, registry, [image]));
+      samples.push(await finish(round, tool, 'big', measured, before, sourceProxy, proxy, registry, [image]));
     } finally {
       await skopeoHome?.remove();
       await stopAll(registry, proxy);
@@ -241,11 +245,13 @@ async function finish(
   tool: Tool,
   scenario: Scenario,
   measured: Awaited<ReturnType<typeof runImageSync>> | Awaited<ReturnType<typeof runSkopeo>>,
+  before: ReturnType<typeof serverCpu>,
   sourceProxy: FaultProxy,
   destProxy: FaultProxy,
   destination: Registry,
   repos: readonly SeededRepo[],
 ): Promise<Sample> {
+  const after = serverCpu();
   const sourceCounts = countsOf(sourceProxy);
   const destCounts = countsOf(destProxy);
   const verdict = await verify(destination.url, repos, scenario !== 'warm');
@@ -264,6 +270,8 @@ async function finish(
     rssKb: measured.rssKb,
     rssMaxKb: batch ? measured.rssMaxKb : measured.rssKb,
     processes: batch ? measured.runs.length : 1,
+    registriesCpuMs: after.registriesMs - before.registriesMs,
+    proxiesCpuMs: after.proxiesMs - before.proxiesMs,
     source: sourceCounts,
     destination: destCounts,
     verdict,

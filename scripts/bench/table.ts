@@ -64,6 +64,10 @@ export interface Sample {
   /** The largest single process. */
   readonly rssMaxKb: number;
   readonly processes: number;
+  /** CPU of the source and destination docker-registry processes during the run. */
+  readonly registriesCpuMs: number;
+  /** CPU of the benchmark process (the two counting proxies) during the run. */
+  readonly proxiesCpuMs: number;
   readonly source: Counts;
   readonly destination: Counts;
   readonly verdict: Verdict;
@@ -91,6 +95,8 @@ export interface Summary {
   readonly rssKb: number;
   readonly rssMaxKb: number;
   readonly processes: number;
+  readonly registriesCpuMs: number;
+  readonly proxiesCpuMs: number;
   readonly sourceBytes: number;
   readonly destBytes: number;
   readonly source: Record<string, number>;
@@ -120,6 +126,8 @@ export function summarise(samples: readonly Sample[]): Summary | undefined {
     rssKb: m((s) => s.rssKb),
     rssMaxKb: m((s) => s.rssMaxKb),
     processes: m((s) => s.processes),
+    registriesCpuMs: m((s) => s.registriesCpuMs),
+    proxiesCpuMs: m((s) => s.proxiesCpuMs),
     sourceBytes: m((s) => s.source.bytesOut),
     destBytes: m((s) => s.destination.bytesIn),
     source: medianRecord(samples.map((s) => s.source.byMethod)),
@@ -196,6 +204,12 @@ export function scenarioTable(title: string, a: Summary | undefined, b: Summary 
           : rss(s.rssKb),
       ),
       r((s) => s.rssKb),
+    ],
+    [
+      'meanwhile: registries · counting proxies CPU',
+      cell(a, (s) => `${seconds(s.registriesCpuMs)} · ${seconds(s.proxiesCpuMs)}`),
+      cell(b, (s) => `${seconds(s.registriesCpuMs)} · ${seconds(s.proxiesCpuMs)}`),
+      '',
     ],
     [
       'bytes from source',

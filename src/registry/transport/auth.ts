@@ -79,6 +79,8 @@ export interface TokenRequest {
   readonly credentials: Credentials | undefined;
   readonly userAgent: string;
   readonly onSecret: (secret: string) => void;
+  /** Takes the credentials sent out of an error body (see SentSecrets). */
+  readonly scrub?: (text: string) => string;
 }
 
 /**
@@ -89,7 +91,7 @@ export async function fetchToken(req: TokenRequest): Promise<CachedToken> {
   const started = Date.now();
   const res =
     req.credentials?.token !== undefined ? await postForm(req, req.credentials.token) : await getToken(req);
-  await checkResponse(res, [200]);
+  await checkResponse(res, [200], req.scrub);
   const body = (await res.body.json()) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
   const token = typeof body.token === 'string' ? body.token : body.access_token;
   if (typeof token !== 'string' || token === '')

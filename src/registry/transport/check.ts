@@ -5,11 +5,16 @@ const MAX_ERROR_BODY = 64 * 1024;
 
 /**
  * The one place a response becomes an error: anything but the expected status is read (bounded),
- * its OCI error body parsed, and thrown as a `RegistryError`.
+ * its OCI error body parsed, and thrown as a `RegistryError`. `scrub` takes the credentials the
+ * request carried out of the body first: a registry may echo them.
  */
-export async function checkResponse(res: HttpResponse, expected: readonly number[]): Promise<void> {
+export async function checkResponse(
+  res: HttpResponse,
+  expected: readonly number[],
+  scrub: (text: string) => string = (text) => text,
+): Promise<void> {
   if (expected.includes(res.status)) return;
-  const text = await readBounded(res, MAX_ERROR_BODY);
+  const text = scrub(await readBounded(res, MAX_ERROR_BODY));
   const errors = parseOciErrors(text);
   const retryAfterMs = parseRetryAfter(header(res, 'retry-after'));
   const first = errors[0];

@@ -15,6 +15,7 @@ import { parseChallenges } from './challenge.ts';
 import { checkResponse, header } from './check.ts';
 import { type HttpRequest, type HttpResponse, type Method, send, targetOf } from './http.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
+import { SentSecrets } from './scrub.ts';
 
 export interface ResponseInfo {
   readonly method: Method;
@@ -63,6 +64,7 @@ export class Transport {
   readonly #agent: Dispatcher;
   readonly #opts: TransportOptions;
   readonly #tokens = new TokenCache();
+  readonly #sent = new SentSecrets();
   #base: Promise<URL> | undefined;
   #resolved: URL | undefined;
   #scheme: AuthScheme = { kind: 'none' };
@@ -71,6 +73,13 @@ export class Transport {
     this.registry = opts.registry;
     this.#opts = opts;
     this.#agent = opts.dispatcher ?? createAgent(opts.tls ?? {}, opts.timeouts);
+    const credentials = opts.credentials;
+    if (credentials !== undefined) {
+      this.#sent.add(credentials.password);
+      this.#sent.add(credentials.token);
+      const basic = basicHeader(credentials);
+      if (basic !== undefined) this.#sent.addHeader(basic);
+    }
   }
 
   close(): Promise<void> {
@@ -112,7 +121,7 @@ export class Transport {
     if (res.status === 401) {
       this.#scheme = schemeFromChallenges(parseChallenges(res.headers['www-authenticate']));
     } else {
-      await checkResponse(res, [200]);
+      await checkResponse(res, [200], this.#sent.scrub);
     }
     await res.body.dump();
     this.#resolved = base;
@@ -133,7 +142,7 @@ export class Transport {
       authorization = await this.#authorization(req.scopes);
       res = await this.#sendFollowing(req, url, authorization);
     }
-    await checkResponse(res, req.expect);
+    await checkResponse(res, req.expect, this.#sent.scrub);
     return res;
   }
 
@@ -152,6 +161,7 @@ export class Transport {
         credentials,
         userAgent: this.#userAgent,
         onSecret: this.#opts.onSecret ?? (() => {}),
+        scrub: this.#sent.scrub,
       }),
     );
     return `Bearer ${token}`;
@@ -169,6 +179,7 @@ export class Transport {
       const headers: Record<string, string> = { ...req.headers };
       if (auth !== undefined) {
         this.#assertMayAuthenticate(url, 'send credentials to');
+        this.#sent.addHeader(auth);
         headers.authorization = auth;
       }
       const res = await this.#send({
