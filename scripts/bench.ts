@@ -272,6 +272,14 @@ async function finish(
     processes: batch ? measured.runs.length : 1,
     registriesCpuMs: after.registriesMs - before.registriesMs,
     proxiesCpuMs: after.proxiesMs - before.proxiesMs,
+    otherCpuMs: Math.max(
+      0,
+      after.machineMs -
+        before.machineMs -
+        measured.cpuMs -
+        (after.registriesMs - before.registriesMs) -
+        (after.proxiesMs - before.proxiesMs),
+    ),
     source: sourceCounts,
     destination: destCounts,
     verdict,

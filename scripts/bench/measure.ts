@@ -104,9 +104,9 @@ export async function timedBatch(
 
 /**
  * CPU spent so far (ms) by the other side of the benchmark: this process (the counting proxies) and
- * its docker-registry children (source and destination registries).
+ * its docker-registry children (source and destination registries); and by the whole machine.
  */
-export function serverCpu(): { proxiesMs: number; registriesMs: number } {
+export function serverCpu(): { proxiesMs: number; registriesMs: number; machineMs: number } {
   const usage = process.cpuUsage();
   let registriesMs = 0;
   const tick = 1000 / 100; // USER_HZ is 100 on Linux
@@ -128,5 +128,14 @@ export function serverCpu(): { proxiesMs: number; registriesMs: number } {
       // gone
     }
   }
-  return { proxiesMs: (usage.user + usage.system) / 1000, registriesMs };
+  // The whole machine's busy time (all cores), to show what else ran meanwhile.
+  let machineMs = 0;
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu;
+    machineMs = (user + nice + system + irq + softirq + steal) * tick;
+  } catch {
+    // not Linux
+  }
+  return { proxiesMs: (usage.user + usage.system) / 1000, registriesMs, machineMs };
 }

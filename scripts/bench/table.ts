@@ -68,6 +68,8 @@ export interface Sample {
   readonly registriesCpuMs: number;
   /** CPU of the benchmark process (the two counting proxies) during the run. */
   readonly proxiesCpuMs: number;
+  /** CPU of everything else on the machine during the run (noise: other jobs). */
+  readonly otherCpuMs: number;
   readonly source: Counts;
   readonly destination: Counts;
   readonly verdict: Verdict;
@@ -97,6 +99,7 @@ export interface Summary {
   readonly processes: number;
   readonly registriesCpuMs: number;
   readonly proxiesCpuMs: number;
+  readonly otherCpuMs: number;
   readonly sourceBytes: number;
   readonly destBytes: number;
   readonly source: Record<string, number>;
@@ -128,6 +131,7 @@ export function summarise(samples: readonly Sample[]): Summary | undefined {
     processes: m((s) => s.processes),
     registriesCpuMs: m((s) => s.registriesCpuMs),
     proxiesCpuMs: m((s) => s.proxiesCpuMs),
+    otherCpuMs: m((s) => s.otherCpuMs),
     sourceBytes: m((s) => s.source.bytesOut),
     destBytes: m((s) => s.destination.bytesIn),
     source: medianRecord(samples.map((s) => s.source.byMethod)),
@@ -206,9 +210,9 @@ export function scenarioTable(title: string, a: Summary | undefined, b: Summary 
       r((s) => s.rssKb),
     ],
     [
-      'meanwhile: registries · counting proxies CPU',
-      cell(a, (s) => `${seconds(s.registriesCpuMs)} · ${seconds(s.proxiesCpuMs)}`),
-      cell(b, (s) => `${seconds(s.registriesCpuMs)} · ${seconds(s.proxiesCpuMs)}`),
+      'meanwhile, CPU of: registries · counting proxies · other processes',
+      cell(a, (s) => `${seconds(s.registriesCpuMs)} · ${seconds(s.proxiesCpuMs)} · ${seconds(s.otherCpuMs)}`),
+      cell(b, (s) => `${seconds(s.registriesCpuMs)} · ${seconds(s.proxiesCpuMs)} · ${seconds(s.otherCpuMs)}`),
       '',
     ],
     [

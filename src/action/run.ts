@@ -45,14 +45,7 @@ async function prepare(): Promise<{ inputs: ActionInputs; config: LoadedConfig }
       ...(inputs.imagesFile !== undefined && { images: inputs.imagesFile }),
       ...(inputs.images !== undefined && { imagesInline: inputs.images }),
       env,
-      defaults: {
-        ...((inputs.registry ?? env.DEFAULT_REGISTRY) !== undefined && {
-          registry: inputs.registry ?? env.DEFAULT_REGISTRY,
-        }),
-        ...((inputs.namespace ?? env.DEFAULT_NAMESPACE) !== undefined && {
-          namespace: inputs.namespace ?? env.DEFAULT_NAMESPACE,
-        }),
-      },
+      defaults: { registry: inputs.registry, namespace: inputs.namespace },
       onSecret: maskSecret,
     });
     maskCredentials(config);

@@ -31,14 +31,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       ...(opts.auth !== undefined && { auth: opts.auth }),
       ...(opts.images !== undefined && { images: opts.images }),
       env,
-      defaults: {
-        ...((opts.registry ?? env.DEFAULT_REGISTRY) !== undefined && {
-          registry: opts.registry ?? env.DEFAULT_REGISTRY,
-        }),
-        ...((opts.namespace ?? env.DEFAULT_NAMESPACE) !== undefined && {
-          namespace: opts.namespace ?? env.DEFAULT_NAMESPACE,
-        }),
-      },
+      defaults: { registry: opts.registry, namespace: opts.namespace },
       onSecret: (s) => redact.add(s),
     });
   } catch (err) {

@@ -93,11 +93,7 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   }
   const rules: Rule[] = [];
   for (const s of imageSections) {
-    const r = buildRules(s.data, {
-      file: s.file.name,
-      env: opts.env,
-      ...(opts.defaults !== undefined && { defaults: opts.defaults }),
-    });
+    const r = buildRules(s.data, { file: s.file.name, env: opts.env, defaults: destinationDefaults(opts) });
     issues.push(...r.issues);
     rules.push(...r.rules);
   }
@@ -153,4 +149,11 @@ function separateFile(file: ParsedFile, kind: 'auth' | 'images', issues: ConfigI
     message: `has a top-level "${nested[0]}:" section, but ${where} is the ${kind === 'auth' ? 'registry → credentials' : 'source → destination'} map itself: remove that level, or give the file as the combined config`,
   });
   return false;
+}
+
+/** For `""` destinations: what the caller gives (flags, inputs), else DEFAULT_REGISTRY / DEFAULT_NAMESPACE. */
+function destinationDefaults(opts: LoadOptions): { registry?: string; namespace?: string } {
+  const registry = opts.defaults?.registry || opts.env.DEFAULT_REGISTRY;
+  const namespace = opts.defaults?.namespace || opts.env.DEFAULT_NAMESPACE;
+  return { ...(registry && { registry }), ...(namespace && { namespace }) };
 }

@@ -84,7 +84,7 @@ export interface LoadOptions {
   /** For `${VAR}`. */
   readonly env: Record<string, string | undefined>;
   /** For `""` destinations: `--registry` / `--namespace` or `DEFAULT_REGISTRY` / `DEFAULT_NAMESPACE`. */
-  readonly defaults?: { readonly registry?: string; readonly namespace?: string };
+  readonly defaults?: { readonly registry?: string | undefined; readonly namespace?: string | undefined };
   /** Called with every password and token (after expansion) as soon as it is read, before any error. */
   readonly onSecret?: (value: string) => void;
 }

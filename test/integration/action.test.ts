@@ -35,9 +35,9 @@ describe('the GitHub Action', () => {
     await dirs.cleanup();
   });
 
-  const authYaml = () =>
+  const authYaml = (sourceHost = source.host) =>
     [
-      `${source.host}:`,
+      `${sourceHost}:`,
       '  username: src',
       '  password: ${SRC_PW}',
       `${dest.host}:`,
@@ -210,17 +210,7 @@ describe('the GitHub Action', () => {
     afterAll(() => slow?.stop());
 
     it('on SIGINT starts nothing new, lets the running copy finish, and still writes summary and outputs', async () => {
-      const ws = await workspace({
-        'auth.yaml': [
-          `${slow.host}:`,
-          '  username: src',
-          '  password: ${SRC_PW}',
-          `${dest.host}:`,
-          '  username: dst',
-          '  password: ${DST_PW}',
-          '',
-        ].join('\n'),
-      });
+      const ws = await workspace({ 'auth.yaml': authYaml(slow.host) });
       let pid = 0;
       const running = runAction(
         {

@@ -253,8 +253,24 @@ function split(run: ActionRun) {
   return { masks, channels };
 }
 
+/** The registry tokens the echoing registries received: each whole, and its signature (the secret part). */
+function tokensSeen(): Secret[] {
+  const tokens = new Set(
+    proxies
+      .flatMap((p) => p.log)
+      .map((e) => e.authorizationValue ?? '')
+      .filter((v) => v.startsWith('Bearer '))
+      .map((v) => v.slice('Bearer '.length)),
+  );
+  return [...tokens].flatMap((t, i) => [
+    { name: `token#${i}`, value: t },
+    { name: `token#${i} signature`, value: t.slice(t.lastIndexOf('.') + 1) },
+  ]);
+}
+
 function expectNoLeaks(channels: Record<string, string>) {
-  const found = Object.entries(channels).flatMap(([name, text]) => leaks(name, text, secrets));
+  const all = [...secrets, ...tokensSeen()];
+  const found = Object.entries(channels).flatMap(([name, text]) => leaks(name, text, all));
   expect(found).toEqual([]);
 }
 
@@ -280,7 +296,10 @@ describe('secrets never leave the process', () => {
     const echoed = run.report?.results.filter((r) => r.status === 'failed').map((r) => r.error ?? '') ?? [];
     expect(echoed).toHaveLength(2);
     for (const e of echoed) expect(e).toMatch(/you sent Authorization: (Basic|Bearer) /);
-    expect(run.log).toMatch(/you sent Authorization: Basic /);
+    // … with the credentials taken out.
+    expect(echoed.join('\n')).toContain('you sent Authorization: Basic ***, user-agent');
+    expect(run.log).toMatch(/you sent Authorization: Basic \*\*\*/);
+    expect(tokensSeen().length).toBeGreaterThan(0);
     // … and the identity token was exchanged, not sent as a password.
     expect(dst.tokenIssuer?.requests.some((r) => r.grantType === 'refresh_token' && r.status === 200)).toBe(
       true,
