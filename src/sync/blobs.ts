@@ -51,20 +51,17 @@ export class BlobCopier {
       this.#remember(key, dst.repo.repository);
       return bytes;
     } finally {
-      this.#inflight.delete(key);
+      if (this.#inflight.get(key) === work) this.#inflight.delete(key);
     }
   }
 
   async #copyNew(desc: Descriptor, src: ImageStore, dst: ImageStore, key: string): Promise<number> {
     const from = this.#mountSource(key, src, dst);
-    let location: URL | undefined;
-    if (from !== undefined) {
-      const mount = await dst.mountBlob(desc.digest, from);
-      if (mount.mounted) return 0;
-      location = mount.location;
-    } else if ((await dst.headBlob(desc.digest)) !== undefined) {
-      return 0;
-    }
+    // A refused mount (no pull right on the other repository, say) costs a stream, not the image.
+    const mount = from === undefined ? undefined : await dst.mountBlob(desc.digest, from).catch(() => undefined);
+    if (mount?.mounted) return 0;
+    let location = mount?.location;
+    if (mount === undefined && (await dst.headBlob(desc.digest)) !== undefined) return 0;
     return withRetry(
       () => {
         const session = location;

@@ -62,6 +62,8 @@ export interface CannedResponse {
   readonly status: number;
   readonly headers?: Record<string, string>;
   readonly body?: Buffer | string;
+  /** Send the body chunked, without a Content-Length (unless `headers` give one). */
+  readonly chunked?: boolean;
 }
 
 export type FaultKind = 'error503' | 'error429' | 'cut' | 'stall' | 'stall-body' | 'corrupt' | 'redirect';
@@ -237,7 +239,10 @@ export async function startFaultProxy(upstream: string, faults: Faults = {}, see
       entry.status = canned.status;
       req.resume();
       const body = canned.body === undefined ? Buffer.alloc(0) : Buffer.from(canned.body);
-      res.writeHead(canned.status, { 'content-length': body.length, ...canned.headers });
+      res.writeHead(canned.status, {
+        ...(canned.chunked !== true && { 'content-length': body.length }),
+        ...canned.headers,
+      });
       res.end(method === 'HEAD' ? undefined : body);
       return;
     }
