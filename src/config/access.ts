@@ -22,11 +22,9 @@ export async function resolveAccess(
   opts: AccessOptions,
 ): Promise<(repo: Repository) => RepositoryAccess> {
   const registries = new Set<string>();
-  for (const rule of config.rules) {
-    if (!hasCredentials(config.auth.lookup(rule.source))) registries.add(rule.source.registry);
-    for (const d of rule.destinations)
-      if (!hasCredentials(config.auth.lookup(d.repo))) registries.add(d.repo.registry);
-  }
+  for (const repo of config.rules.flatMap((r) => [r.source, ...r.destinations.map((d) => d.repo)]))
+    if (repo.registry !== LAYOUT_REGISTRY && !hasCredentials(config.auth.lookup(repo)))
+      registries.add(repo.registry);
   const fallback = new Map<string, Credentials>();
   const docker = registries.size > 0 ? await readDockerConfig(opts.env, opts.warn) : undefined;
   for (const registry of registries) {

@@ -24,11 +24,9 @@ export function expandVars(text: string, env: Readonly<Record<string, string | u
     out += text.slice(at, open);
     const close = text.indexOf('}', open + 2);
     // The text around is never quoted back: it may be part of a password.
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal "${" in a message
     if (close === -1) return { ok: false, problem: '"${" without a closing "}"' };
     const name = text.slice(open + 2, close);
     if (!NAME.test(name))
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal "${" in a message
       return { ok: false, problem: '"${…}" holds something other than a variable name (letters, digits, _)' };
     const value = env[name];
     if (value === undefined) {

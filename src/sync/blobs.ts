@@ -58,7 +58,8 @@ export class BlobCopier {
   async #copyNew(desc: Descriptor, src: ImageStore, dst: ImageStore, key: string): Promise<number> {
     const from = this.#mountSource(key, src, dst);
     // A refused mount (no pull right on the other repository, say) costs a stream, not the image.
-    const mount = from === undefined ? undefined : await dst.mountBlob(desc.digest, from).catch(() => undefined);
+    const mount =
+      from === undefined ? undefined : await dst.mountBlob(desc.digest, from).catch(() => undefined);
     if (mount?.mounted) return 0;
     let location = mount?.location;
     if (mount === undefined && (await dst.headBlob(desc.digest)) !== undefined) return 0;
@@ -93,10 +94,13 @@ export class BlobCopier {
       else await dst.putUpload(location, desc.digest, desc.size, verifier);
       return verifier.bytes;
     } catch (err) {
+      // The download's own error is set the moment it fails; the pipeline reports it only later, and
+      // the upload may be rejected (with that same error) before then: blame the side that failed.
+      const downloadFailure = sourceFailure ?? blob.body.errored ?? undefined;
       blob.body.destroy();
       if (verifier.failure !== undefined) throw verifier.failure;
-      if (sourceFailure !== undefined)
-        throw toNetworkError(sourceFailure, 'GET', `${src.name} blob ${desc.digest}`);
+      if (downloadFailure !== undefined)
+        throw toNetworkError(downloadFailure, 'GET', `${src.name} blob ${desc.digest}`);
       if (this.#refusedMonolithic(err, dst)) {
         this.#patchOnly.add(dst.repo.registry);
         throw new RegistryError('monolithic upload refused; retrying as a streamed upload', { status: 503 });

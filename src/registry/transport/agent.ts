@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 
 export interface TlsOptions {
   /** Skip certificate verification (the registry is marked `insecure`). */
@@ -33,10 +33,17 @@ export function defaultTimeouts(env: Readonly<Record<string, string | undefined>
   return { connectMs: ms, headersMs: ms, bodyMs: ms };
 }
 
-/** One keep-alive connection pool per TLS setting; undici pools per origin inside it. */
-export function createAgent(tls: TlsOptions, timeouts: Timeouts = defaultTimeouts()): Agent {
+/**
+ * One keep-alive connection pool per TLS setting; undici pools per origin inside it.
+ *
+ * Every request is sent with `reset: false`: otherwise undici asks for `Connection: close` after each
+ * HEAD (a guard against servers that send a body with HEAD, which registries do not) and a no-op sync
+ * — HEAD requests only — opened one TCP (and TLS) connection per request. Measured with
+ * `npm run bench` (warm run, 60 tags): 312 connections for 328 requests before, 2 after.
+ */
+export function createAgent(tls: TlsOptions, timeouts: Timeouts = defaultTimeouts()): Dispatcher {
   const ca = tls.ca === undefined ? undefined : readFileSync(tls.ca, 'utf8');
-  return new Agent({
+  const agent = new Agent({
     connect: {
       timeout: timeouts.connectMs,
       rejectUnauthorized: !tls.insecure,
@@ -48,4 +55,5 @@ export function createAgent(tls: TlsOptions, timeouts: Timeouts = defaultTimeout
     headersTimeout: timeouts.headersMs,
     bodyTimeout: timeouts.bodyMs,
   });
+  return agent.compose((dispatch) => (opts, handler) => dispatch({ ...opts, reset: false }, handler));
 }

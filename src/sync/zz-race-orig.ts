@@ -1,0 +1,118 @@
+import { pipeline } from 'node:stream';
+import type { LimitFunction } from 'p-limit';
+import { VerifyingStream } from '../registry/digest.ts';
+import { RegistryError } from '../registry/errors.ts';
+import type { Descriptor } from '../registry/manifest.ts';
+import type { ImageStore } from '../registry/store.ts';
+import { toNetworkError } from '../registry/transport/http.ts';
+import { type RetryPolicy, withRetry } from '../registry/transport/retry.ts';
+
+export interface BlobCopierOptions {
+  /** Bounds blob transfers separately from images, so one huge layer does not stall the queue. */
+  readonly limit: LimitFunction;
+  readonly retry: RetryPolicy;
+  readonly onBytes?: (n: number) => void;
+  readonly onRetry?: (what: string, error: unknown, retriesLeft: number) => void;
+}
+
+/** Upload failures that mean "this registry wants the streamed PATCH form", not "the data is wrong". */
+const MONOLITHIC_REFUSED = new Set([400, 405, 411, 413]);
+const DATA_CODES = new Set(['DIGEST_INVALID', 'SIZE_INVALID', 'BLOB_UPLOAD_INVALID']);
+
+/**
+ * Makes a blob present in a destination repository with as few bytes on the wire as possible:
+ * known there → nothing; present elsewhere on that registry → mount; otherwise stream it from the
+ * source. One transfer per blob and destination registry at a time; later asks mount from the first.
+ */
+export class BlobCopier {
+  readonly #opts: BlobCopierOptions;
+  /** `registry\ndigest` → repositories of that registry known to hold the blob in this run. */
+  readonly #present = new Map<string, Set<string>>();
+  readonly #inflight = new Map<string, Promise<unknown>>();
+  readonly #patchOnly = new Set<string>();
+
+  constructor(opts: BlobCopierOptions) {
+    this.#opts = opts;
+  }
+
+  /** Returns the bytes streamed (0 when the blob was already there or was mounted). */
+  async copy(desc: Descriptor, src: ImageStore, dst: ImageStore): Promise<number> {
+    const key = `${dst.repo.registry}\n${desc.digest}`;
+    for (;;) {
+      if (this.#present.get(key)?.has(dst.repo.repository)) return 0;
+      const pending = this.#inflight.get(key);
+      if (pending === undefined) break;
+      await pending.catch(() => undefined);
+    }
+    const work = this.#opts.limit(() => this.#copyNew(desc, src, dst, key));
+    this.#inflight.set(key, work);
+    try {
+      const bytes = await work;
+      this.#remember(key, dst.repo.repository);
+      return bytes;
+    } finally {
+      if (this.#inflight.get(key) === work) this.#inflight.delete(key);
+    }
+  }
+
+  async #copyNew(desc: Descriptor, src: ImageStore, dst: ImageStore, key: string): Promise<number> {
+    const from = this.#mountSource(key, src, dst);
+    // A refused mount (no pull right on the other repository, say) costs a stream, not the image.
+    const mount = from === undefined ? undefined : await dst.mountBlob(desc.digest, from).catch(() => undefined);
+    if (mount?.mounted) return 0;
+    let location = mount?.location;
+    if (mount === undefined && (await dst.headBlob(desc.digest)) !== undefined) return 0;
+    return withRetry(
+      () => {
+        const session = location;
+        location = undefined;
+        return this.#stream(desc, src, dst, session);
+      },
+      this.#opts.retry,
+      (error, left) => this.#opts.onRetry?.(`blob ${desc.digest.slice(0, 19)}`, error, left),
+    );
+  }
+
+  /** A repository of the destination registry to mount from: one this run filled, or the source itself. */
+  #mountSource(key: string, src: ImageStore, dst: ImageStore): string | undefined {
+    const known = this.#present.get(key);
+    if (known !== undefined && known.size > 0) return known.values().next().value;
+    return src.repo.registry === dst.repo.registry ? src.repo.repository : undefined;
+  }
+
+  async #stream(desc: Descriptor, src: ImageStore, dst: ImageStore, session?: URL): Promise<number> {
+    const location = session ?? (await dst.startUpload());
+    const blob = await src.getBlob(desc.digest);
+    const verifier = new VerifyingStream(desc.digest, desc.size, this.#opts.onBytes);
+    let sourceFailure: unknown;
+    pipeline(blob.body, verifier, (err) => {
+      if (err && verifier.failure === undefined) sourceFailure = err;
+    });
+    try {
+      if (this.#patchOnly.has(dst.repo.registry)) await dst.patchUpload(location, desc.digest, verifier);
+      else await dst.putUpload(location, desc.digest, desc.size, verifier);
+      return verifier.bytes;
+    } catch (err) {
+      blob.body.destroy();
+      if (verifier.failure !== undefined) throw verifier.failure;
+      if (sourceFailure !== undefined)
+        throw toNetworkError(sourceFailure, 'GET', `${src.name} blob ${desc.digest}`);
+      if (this.#refusedMonolithic(err, dst)) {
+        this.#patchOnly.add(dst.repo.registry);
+        throw new RegistryError('monolithic upload refused; retrying as a streamed upload', { status: 503 });
+      }
+      throw err;
+    }
+  }
+
+  #refusedMonolithic(err: unknown, dst: ImageStore): boolean {
+    if (this.#patchOnly.has(dst.repo.registry) || !(err instanceof RegistryError)) return false;
+    return MONOLITHIC_REFUSED.has(err.status ?? 0) && !err.codes.some((c) => DATA_CODES.has(c));
+  }
+
+  #remember(key: string, repository: string): void {
+    const repos = this.#present.get(key) ?? new Set<string>();
+    repos.add(repository);
+    this.#present.set(key, repos);
+  }
+}
