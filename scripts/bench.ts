@@ -32,7 +32,6 @@ import {
   BIG_REPO,
   BIG_TAG,
   REPOS,
-  type SeededRepo,
   seedBig,
   seedMirror,
   TAGS,
@@ -106,88 +105,137 @@ try {
   live.add(sourceProxy);
   const repoNames = mirror.repos.map((r) => r.name);
 
-  /** One tool: cold into a fresh destination, then warm into the same one. */
-  const pair = async (round: number, tool: Tool): Promise<void> => {
-    const { registry, proxy } = await freshDestination();
-    const skopeoHome = tool === 'skopeo' ? await SkopeoHome.create(work) : undefined;
-    try {
-      for (const scenario of ['cold', 'warm'] as const) {
-        sourceProxy.reset();
-        proxy.reset();
-        const at = { source: sourceProxy.host, destination: proxy.host };
-        const before = serverCpu();
-        const measured =
-          tool === 'image-sync'
-            ? await runImageSync(
-                cli,
-                repoNames.map((r) => ({ source: r })),
-                at,
-                work,
-                proc,
-              )
-            : await runSkopeo(skopeoHome!, repoNames, at, work);
-        const sample = await finish(
-          round,
-          tool,
-          scenario,
-          measured,
-          before,
-          sourceProxy,
-          proxy,
-          registry,
-          mirror.repos,
-        );
-        samples.push(sample);
+  /** One run of one tool into `destination`, measured, counted (through the proxies) or not, checked. */
+  const run = async (
+    round: number,
+    tool: Tool,
+    scenario: Scenario,
+    destination: Destination,
+    skopeoHome: SkopeoHome | undefined,
+  ): Promise<void> => {
+    const counted = destination.proxy !== undefined;
+    sourceProxy.reset();
+    destination.proxy?.reset();
+    const at = {
+      source: counted ? sourceProxy.host : source!.host,
+      destination: destination.proxy?.host ?? destination.registry.host,
+    };
+    const repos = scenario === 'big' ? [big!] : mirror.repos;
+    const before = serverCpu();
+    const measured =
+      tool === 'image-sync'
+        ? await runImageSync(
+            cli,
+            scenario === 'big' ? [{ source: BIG_REPO, tag: BIG_TAG }] : repoNames.map((r) => ({ source: r })),
+            at,
+            work,
+            proc,
+          )
+        : await runSkopeo(
+            skopeoHome!,
+            repos.map((r) => r.name),
+            at,
+            work,
+          );
+    const after = serverCpu();
+    const sourceCounts = counted ? countsOf(sourceProxy) : undefined;
+    const destCounts = destination.proxy === undefined ? undefined : countsOf(destination.proxy);
+    const verdict = await verify(destination.registry.url, repos, scenario !== 'warm');
+    const batch = 'runs' in measured;
+    const failures = batch
+      ? measured.failed.map((r) => `exit ${r.code}: ${r.output.trim().slice(-600)}`)
+      : measured.code === 0
+        ? []
+        : [`exit ${measured.code}: ${measured.output.trim().slice(-1500)}`];
+    const registriesCpuMs = after.registriesMs - before.registriesMs;
+    const proxiesCpuMs = after.proxiesMs - before.proxiesMs;
+    const sample: Sample = {
+      round,
+      mode: counted ? 'counted' : 'timed',
+      tool,
+      scenario,
+      wallMs: measured.wallMs,
+      cpuMs: measured.cpuMs,
+      rssKb: measured.rssKb,
+      rssMaxKb: batch ? measured.rssMaxKb : measured.rssKb,
+      processes: batch ? measured.runs.length : 1,
+      registriesCpuMs,
+      proxiesCpuMs,
+      otherCpuMs: Math.max(
+        0,
+        after.machineMs - before.machineMs - measured.cpuMs - registriesCpuMs - proxiesCpuMs,
+      ),
+      ...(sourceCounts !== undefined && { source: sourceCounts }),
+      ...(destCounts !== undefined && { destination: destCounts }),
+      verdict,
+      failures,
+    };
+    samples.push(sample);
+    note(
+      `${counted ? 'counted' : `round ${round}`} ${tool.padEnd(10)} ${scenario.padEnd(4)}: wall ${seconds(sample.wallMs)}, ` +
+        `CPU ${seconds(sample.cpuMs)}, RSS ${Math.round(sample.rssKb / 1024)} MiB, registries ${seconds(registriesCpuMs)}, ` +
+        `others ${seconds(sample.otherCpuMs)}` +
+        (sourceCounts === undefined || destCounts === undefined
+          ? ''
+          : `; ${sourceCounts.requests} requests to source (${sourceCounts.byMethod.GET ?? 0} GET), ` +
+            `${destCounts.requests} to destination, ${megabytes(destCounts.bytesIn)} pushed`) +
+        `; tags ${verdict.tagsOk}/${verdict.tags}${failures.length > 0 ? `; ${failures.length} FAILED` : ''}`,
+    );
+  };
+
+  /** Each tool: the mirror cold into a fresh destination, then warm; then the big image into another. */
+  const round = async (n: number, counted: boolean, order: readonly Tool[]): Promise<void> => {
+    for (const tool of order) {
+      const destination = await freshDestination(counted);
+      const skopeoHome = tool === 'skopeo' ? await SkopeoHome.create(work) : undefined;
+      try {
+        await run(n, tool, 'cold', destination, skopeoHome);
+        await run(n, tool, 'warm', destination, skopeoHome);
+      } finally {
+        await skopeoHome?.remove();
+        await stopAll(destination);
       }
-    } finally {
-      await skopeoHome?.remove();
-      await stopAll(registry, proxy);
+    }
+    if (big === undefined) return;
+    for (const tool of order) {
+      const destination = await freshDestination(counted);
+      const skopeoHome = tool === 'skopeo' ? await SkopeoHome.create(work) : undefined;
+      try {
+        await run(n, tool, 'big', destination, skopeoHome);
+      } finally {
+        await skopeoHome?.remove();
+        await stopAll(destination);
+      }
     }
   };
 
-  /** One tool: the 320 MB image into a fresh destination. */
-  const bigRun = async (round: number, tool: Tool, image: SeededRepo): Promise<void> => {
-    const { registry, proxy } = await freshDestination();
-    const skopeoHome = tool === 'skopeo' ? await SkopeoHome.create(work) : undefined;
-    try {
-      sourceProxy.reset();
-      const at = { source: sourceProxy.host, destination: proxy.host };
-      const before = serverCpu();
-      const measured =
-        tool === 'image-sync'
-          ? await runImageSync(cli, [{ source: BIG_REPO, tag: BIG_TAG }], at, work, proc)
-          : await runSkopeo(skopeoHome!, [BIG_REPO], at, work);
-      samples.push(await finish(round, tool, 'big', measured, before, sourceProxy, proxy, registry, [image]));
-    } finally {
-      await skopeoHome?.remove();
-      await stopAll(registry, proxy);
-    }
-  };
-
-  for (let round = 1; round <= runs; round++) {
+  // Requests and bytes, through the counting proxies (once: they are the same every time).
+  const countStart = performance.now();
+  await round(0, true, ['image-sync', 'skopeo']);
+  note(`counted pass took ${seconds(performance.now() - countStart)} (${seconds(elapsed())} so far)`);
+  // Wall, CPU and RSS, straight to the registries, in rounds (alternating who goes first).
+  for (let n = 1; n <= runs; n++) {
     const roundStart = performance.now();
-    // Alternate who goes first, so neither always meets a warmer page cache.
-    const order: Tool[] = round % 2 === 1 ? ['image-sync', 'skopeo'] : ['skopeo', 'image-sync'];
-    for (const tool of order) await pair(round, tool);
-    if (big !== undefined) for (const tool of order) await bigRun(round, tool, big);
+    await round(n, false, n % 2 === 1 ? ['image-sync', 'skopeo'] : ['skopeo', 'image-sync']);
     const roundMs = performance.now() - roundStart;
-    note(`round ${round} took ${seconds(roundMs)} (${seconds(elapsed())} so far)`);
-    if (round < runs && elapsed() + roundMs > budgetMs) {
-      note(`stopping after ${round} round(s): another would pass the ${seconds(budgetMs)} budget`);
+    note(`round ${n} took ${seconds(roundMs)} (${seconds(elapsed())} so far)`);
+    if (n < runs && elapsed() + roundMs > budgetMs) {
+      note(`stopping after ${n} round(s): another would pass the ${seconds(budgetMs)} budget`);
       break;
     }
   }
 
   const get = (tool: Tool, scenario: Scenario) =>
     summarise(samples.filter((s) => s.tool === tool && s.scenario === scenario));
-  const rounds = Math.max(...samples.map((s) => s.round));
+  const rounds = Math.max(0, ...samples.map((s) => s.round));
   const multi = REPOS.filter((r) => r.platforms.length > 1).length;
   say();
   say(machineLine());
   say(
     `Mirror: ${mirror.repos.length} repositories × ${TAGS.length} tags (${multi} of them multi-arch indexes, 2 platforms), ` +
       `${mirror.blobs.size} distinct blobs, ${megabytes(distinct)}; big image: one layer of ${megabytes(bigBytes || BIG_MB * 1e6 * scale)}. ` +
-      `${rounds} round(s); image-sync --proc ${proc}; skopeo: ${mirror.repos.length} processes at once.`,
+      `Timings: median of ${rounds} round(s) straight to the registries; requests and bytes: one pass through counting proxies. ` +
+      `image-sync --proc ${proc}; skopeo: one process per repository, all at once.`,
   );
   say();
   const cold = [get('image-sync', 'cold'), get('skopeo', 'cold')] as const;
@@ -225,12 +273,26 @@ process.exit(code);
 
 // ---------------------------------------------------------------------------------------------
 
-async function freshDestination(): Promise<{ registry: Registry; proxy: FaultProxy }> {
+interface Destination {
+  readonly registry: Registry;
+  /** The counting proxy in front of it, for counted runs. */
+  readonly proxy?: FaultProxy;
+  stop(): Promise<void>;
+}
+
+async function freshDestination(counted: boolean): Promise<Destination> {
   const registry = await startRegistry();
-  live.add(registry);
-  const proxy = await startFaultProxy(registry.host);
-  live.add(proxy);
-  return { registry, proxy };
+  const proxy = counted ? await startFaultProxy(registry.host) : undefined;
+  const destination: Destination = {
+    registry,
+    ...(proxy !== undefined && { proxy }),
+    async stop() {
+      await proxy?.stop();
+      await registry.stop();
+    },
+  };
+  live.add(destination);
+  return destination;
 }
 
 async function stopAll(...things: { stop(): Promise<void> }[]): Promise<void> {
@@ -240,62 +302,18 @@ async function stopAll(...things: { stop(): Promise<void> }[]): Promise<void> {
   }
 }
 
-async function finish(
-  round: number,
-  tool: Tool,
-  scenario: Scenario,
-  measured: Awaited<ReturnType<typeof runImageSync>> | Awaited<ReturnType<typeof runSkopeo>>,
-  before: ReturnType<typeof serverCpu>,
-  sourceProxy: FaultProxy,
-  destProxy: FaultProxy,
-  destination: Registry,
-  repos: readonly SeededRepo[],
-): Promise<Sample> {
-  const after = serverCpu();
-  const sourceCounts = countsOf(sourceProxy);
-  const destCounts = countsOf(destProxy);
-  const verdict = await verify(destination.url, repos, scenario !== 'warm');
-  const batch = 'runs' in measured;
-  const failures = batch
-    ? measured.failed.map((r) => `exit ${r.code}: ${r.output.trim().slice(-600)}`)
-    : measured.code === 0
-      ? []
-      : [`exit ${measured.code}: ${measured.output.trim().slice(-1500)}`];
-  const sample: Sample = {
-    round,
-    tool,
-    scenario,
-    wallMs: measured.wallMs,
-    cpuMs: measured.cpuMs,
-    rssKb: measured.rssKb,
-    rssMaxKb: batch ? measured.rssMaxKb : measured.rssKb,
-    processes: batch ? measured.runs.length : 1,
-    registriesCpuMs: after.registriesMs - before.registriesMs,
-    proxiesCpuMs: after.proxiesMs - before.proxiesMs,
-    otherCpuMs: Math.max(
-      0,
-      after.machineMs -
-        before.machineMs -
-        measured.cpuMs -
-        (after.registriesMs - before.registriesMs) -
-        (after.proxiesMs - before.proxiesMs),
-    ),
-    source: sourceCounts,
-    destination: destCounts,
-    verdict,
-    failures,
-  };
-  note(
-    `round ${round} ${tool.padEnd(10)} ${scenario.padEnd(4)}: wall ${seconds(sample.wallMs)}, CPU ${seconds(sample.cpuMs)}, ` +
-      `RSS ${Math.round(sample.rssKb / 1024)} MiB, ${sourceCounts.requests} requests to source ` +
-      `(${sourceCounts.byMethod.GET ?? 0} GET), ${destCounts.requests} to destination, ` +
-      `${megabytes(destCounts.bytesIn)} pushed; tags ${verdict.tagsOk}/${verdict.tags}` +
-      (failures.length > 0 ? `; ${failures.length} FAILED` : ''),
-  );
-  return sample;
-}
-
 type Pair = readonly [Summary | undefined, Summary | undefined];
+
+/** The ratio image-sync / skopeo of one measure in each timed round: ` (rounds: 0.55, 0.61, 0.58)`. */
+function perRound(scenario: Scenario, f: (s: Sample) => number): string {
+  const timed = samples.filter((s) => s.mode === 'timed' && s.scenario === scenario);
+  const ratios: string[] = [];
+  for (const a of timed.filter((s) => s.tool === 'image-sync')) {
+    const b = timed.find((s) => s.tool === 'skopeo' && s.round === a.round);
+    if (b !== undefined && f(b) > 0) ratios.push((f(a) / f(b)).toFixed(2));
+  }
+  return ratios.length > 1 ? ` (rounds: ${ratios.join(', ')})` : '';
+}
 
 /** The issue's targets, checked on the medians. */
 function targets(cold: Pair, warm: Pair, big: Pair, distinct: number, blobs: number, withBigImage: boolean) {
@@ -309,15 +327,25 @@ function targets(cold: Pair, warm: Pair, big: Pair, distinct: number, blobs: num
     a === undefined || b === undefined ? undefined : a / b;
   const fmt = (x: number | undefined) => (x === undefined ? '?' : x.toFixed(2));
   const coldWall = r(ci?.wallMs, cs?.wallMs);
-  check(coldWall === undefined ? undefined : coldWall <= 0.6, `cold wall ≤ 0.6 × skopeo's: ${fmt(coldWall)}`);
+  check(
+    coldWall === undefined ? undefined : coldWall <= 0.6,
+    `cold wall ≤ 0.6 × skopeo's: ${fmt(coldWall)}${perRound('cold', (s) => s.wallMs)}`,
+  );
   const coldCpu = r(ci?.cpuMs, cs?.cpuMs);
-  check(coldCpu === undefined ? undefined : coldCpu <= 0.5, `cold CPU ≤ 0.5 × skopeo's: ${fmt(coldCpu)}`);
+  check(
+    coldCpu === undefined ? undefined : coldCpu <= 0.5,
+    `cold CPU ≤ 0.5 × skopeo's: ${fmt(coldCpu)}${perRound('cold', (s) => s.cpuMs)}`,
+  );
   const warmWall = r(wi?.wallMs, ws?.wallMs);
-  check(warmWall === undefined ? undefined : warmWall <= 0.5, `warm wall ≤ 0.5 × skopeo's: ${fmt(warmWall)}`);
-  if (wi !== undefined) {
-    const gets = wi.source.GET ?? 0;
-    const pulls = (wi.sourceRoutes['GET manifest'] ?? 0) + (wi.sourceRoutes['GET blob'] ?? 0);
-    const other = Object.entries(wi.sourceRoutes)
+  check(
+    warmWall === undefined ? undefined : warmWall <= 0.5,
+    `warm wall ≤ 0.5 × skopeo's: ${fmt(warmWall)}${perRound('warm', (s) => s.wallMs)}`,
+  );
+  const wc = wi?.counts;
+  if (wc !== undefined) {
+    const gets = wc.source.GET ?? 0;
+    const pulls = (wc.sourceRoutes['GET manifest'] ?? 0) + (wc.sourceRoutes['GET blob'] ?? 0);
+    const other = Object.entries(wc.sourceRoutes)
       .filter(([k, n]) => k.startsWith('GET ') && n > 0)
       .map(([k, n]) => `${k.slice(4)} ${n}`)
       .join(', ');
@@ -340,13 +368,14 @@ function targets(cold: Pair, warm: Pair, big: Pair, distinct: number, blobs: num
       `peak RSS ≤ 200 MB, the ${BIG_MB} MB-layer image: ${bigRss?.toFixed(0) ?? '?'} MB`,
     );
   }
-  if (ci !== undefined) {
+  const cc = ci?.counts;
+  if (cc !== undefined) {
     // A fresh destination needs each distinct blob uploaded at least once, so `uploads ≤ blobs`
     // means no blob was uploaded twice.
     check(
-      ci.maxBlobGets <= 1 && ci.uploads <= blobs && ci.destBytes <= distinct * 1.01,
-      `each distinct blob crosses the wire at most once per destination registry: at most ${ci.maxBlobGets} GET of any blob, ` +
-        `${ci.uploads} uploads for ${blobs} distinct blobs, ${megabytes(ci.destBytes)} pushed for ${megabytes(distinct)}`,
+      cc.maxBlobGets <= 1 && cc.uploads <= blobs && cc.destBytes <= distinct * 1.01,
+      `each distinct blob crosses the wire at most once per destination registry: at most ${cc.maxBlobGets} GET of any blob, ` +
+        `${cc.uploads} uploads for ${blobs} distinct blobs, ${megabytes(cc.destBytes)} pushed for ${megabytes(distinct)}`,
     );
   }
   const wrong = [ci, cs, wi, ws, bi, bs].some(

@@ -53,8 +53,15 @@ export function countsOf(proxy: Pick<FaultProxy, 'counts' | 'log'>): Counts {
   };
 }
 
+/**
+ * One run of one tool. `timed` runs talk to the registries directly (wall, CPU and RSS come from
+ * these); `counted` runs go through the counting proxies (requests and bytes come from these; the
+ * proxies' own CPU would distort the timings on a 2-core machine).
+ */
 export interface Sample {
+  /** 0 for the counted pass, 1… for the timed rounds. */
   readonly round: number;
+  readonly mode: 'timed' | 'counted';
   readonly tool: Tool;
   readonly scenario: Scenario;
   readonly wallMs: number;
@@ -66,12 +73,13 @@ export interface Sample {
   readonly processes: number;
   /** CPU of the source and destination docker-registry processes during the run. */
   readonly registriesCpuMs: number;
-  /** CPU of the benchmark process (the two counting proxies) during the run. */
+  /** CPU of the benchmark process (the counting proxies, in counted runs) during the run. */
   readonly proxiesCpuMs: number;
   /** CPU of everything else on the machine during the run (noise: other jobs). */
   readonly otherCpuMs: number;
-  readonly source: Counts;
-  readonly destination: Counts;
+  /** Counted runs only. */
+  readonly source?: Counts;
+  readonly destination?: Counts;
   readonly verdict: Verdict;
   /** Exit codes other than 0, with the end of their output. */
   readonly failures: readonly string[];
@@ -89,17 +97,10 @@ const medianRecord = (records: readonly Record<string, number>[]): Record<string
   return Object.fromEntries([...keys].map((k) => [k, median(records.map((r) => r[k] ?? 0))]));
 };
 
-/** The median of each number over the samples of one tool and scenario. */
-export interface Summary {
+/** What the counting proxies saw (median over the counted runs). */
+export interface CountSummary {
   readonly runs: number;
   readonly wallMs: number;
-  readonly cpuMs: number;
-  readonly rssKb: number;
-  readonly rssMaxKb: number;
-  readonly processes: number;
-  readonly registriesCpuMs: number;
-  readonly proxiesCpuMs: number;
-  readonly otherCpuMs: number;
   readonly sourceBytes: number;
   readonly destBytes: number;
   readonly source: Record<string, number>;
@@ -110,37 +111,63 @@ export interface Summary {
   readonly maxBlobGets: number;
   /** Worst over the runs: completed blob uploads to the destination. */
   readonly uploads: number;
+}
+
+/** The median of each number over the runs of one tool and scenario. */
+export interface Summary {
+  /** Timed runs. */
+  readonly runs: number;
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly rssKb: number;
+  readonly rssMaxKb: number;
+  readonly processes: number;
+  readonly registriesCpuMs: number;
+  readonly otherCpuMs: number;
+  readonly counts: CountSummary | undefined;
   readonly tags: number;
-  /** Worst over the runs. */
+  /** Worst over all the runs. */
   readonly tagsOk: number;
   readonly problems: number;
   readonly failures: number;
 }
 
+/** Timings from the timed runs, requests and bytes from the counted ones, correctness from all. */
 export function summarise(samples: readonly Sample[]): Summary | undefined {
-  if (samples.length === 0) return undefined;
-  const m = (f: (s: Sample) => number) => median(samples.map(f));
+  const timedOnly = samples.filter((s) => s.mode === 'timed');
+  const timed = timedOnly.length > 0 ? timedOnly : samples;
+  const counted = samples.filter((s) => s.mode === 'counted');
+  if (timed.length === 0) return undefined;
+  const m = (f: (s: Sample) => number) => median(timed.map(f));
   const worst = (f: (s: Sample) => number) => Math.max(...samples.map(f));
   const maxOf = (r: Record<string, number>) => Math.max(0, ...Object.values(r));
+  const c = (f: (s: Sample) => number) => median(counted.map(f));
+  const counts: CountSummary | undefined =
+    counted.length === 0
+      ? undefined
+      : {
+          runs: counted.length,
+          wallMs: c((s) => s.wallMs),
+          sourceBytes: c((s) => s.source?.bytesOut ?? 0),
+          destBytes: c((s) => s.destination?.bytesIn ?? 0),
+          source: medianRecord(counted.map((s) => s.source?.byMethod ?? {})),
+          sourceRoutes: medianRecord(counted.map((s) => s.source?.byRoute ?? {})),
+          dest: medianRecord(counted.map((s) => s.destination?.byMethod ?? {})),
+          destRoutes: medianRecord(counted.map((s) => s.destination?.byRoute ?? {})),
+          maxBlobGets: Math.max(...counted.map((s) => maxOf(s.source?.blobGets ?? {}))),
+          uploads: Math.max(...counted.map((s) => s.destination?.uploads ?? 0)),
+        };
   return {
-    runs: samples.length,
+    runs: timed.length,
     wallMs: m((s) => s.wallMs),
     cpuMs: m((s) => s.cpuMs),
     rssKb: m((s) => s.rssKb),
     rssMaxKb: m((s) => s.rssMaxKb),
     processes: m((s) => s.processes),
     registriesCpuMs: m((s) => s.registriesCpuMs),
-    proxiesCpuMs: m((s) => s.proxiesCpuMs),
     otherCpuMs: m((s) => s.otherCpuMs),
-    sourceBytes: m((s) => s.source.bytesOut),
-    destBytes: m((s) => s.destination.bytesIn),
-    source: medianRecord(samples.map((s) => s.source.byMethod)),
-    sourceRoutes: medianRecord(samples.map((s) => s.source.byRoute)),
-    dest: medianRecord(samples.map((s) => s.destination.byMethod)),
-    destRoutes: medianRecord(samples.map((s) => s.destination.byRoute)),
-    maxBlobGets: worst((s) => maxOf(s.source.blobGets)),
-    uploads: worst((s) => s.destination.uploads),
-    tags: m((s) => s.verdict.tags),
+    counts,
+    tags: median(samples.map((s) => s.verdict.tags)),
     tagsOk: Math.min(...samples.map((s) => s.verdict.tagsOk)),
     problems: worst((s) => s.verdict.problems.length),
     failures: worst((s) => s.failures.length),
@@ -179,18 +206,20 @@ function routes(r: Record<string, number>): string {
 
 const round = (n: number): string => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
-export interface ScenarioTitle {
-  readonly scenario: Scenario;
-  readonly title: string;
-}
-
 /** One markdown table: rows are measures, columns the two tools and their ratio. */
 export function scenarioTable(title: string, a: Summary | undefined, b: Summary | undefined): string {
   const cell = (s: Summary | undefined, f: (s: Summary) => string) => (s === undefined ? 'n/a' : f(s));
-  const r = (f: (s: Summary) => number) => (a === undefined || b === undefined ? '–' : ratio(f(a), f(b)));
+  const counted = (s: Summary | undefined, f: (c: CountSummary) => string) =>
+    s?.counts === undefined ? 'n/a' : f(s.counts);
+  const r = (f: (s: Summary) => number | undefined) => {
+    const x = a === undefined ? undefined : f(a);
+    const y = b === undefined ? undefined : f(b);
+    return x === undefined || y === undefined ? '–' : ratio(x, y);
+  };
   const runs = a?.runs === b?.runs ? `${a?.runs ?? b?.runs ?? 0}` : `${a?.runs ?? 0} / ${b?.runs ?? 0}`;
+  const background = (s: Summary) => `${seconds(s.registriesCpuMs)} · ${seconds(s.otherCpuMs)}`;
   const rows: string[][] = [
-    [`**${title}** (median of ${runs})`, 'image-sync', 'skopeo', 'image-sync / skopeo'],
+    [`**${title}** (timings: median of ${runs})`, 'image-sync', 'skopeo', 'image-sync / skopeo'],
     ['---', '---:', '---:', '---:'],
     ['wall time', cell(a, (s) => seconds(s.wallMs)), cell(b, (s) => seconds(s.wallMs)), r((s) => s.wallMs)],
     [
@@ -204,48 +233,49 @@ export function scenarioTable(title: string, a: Summary | undefined, b: Summary 
       cell(a, (s) => rss(s.rssKb)),
       cell(b, (s) =>
         s.processes > 1
-          ? `${rss(s.rssKb)} (${s.processes} processes; largest ${rss(s.rssMaxKb)})`
+          ? `${rss(s.rssKb)} (sum of ${s.processes}; largest ${rss(s.rssMaxKb)})`
           : rss(s.rssKb),
       ),
       r((s) => s.rssKb),
     ],
-    [
-      'meanwhile, CPU of: registries · counting proxies · other processes',
-      cell(a, (s) => `${seconds(s.registriesCpuMs)} · ${seconds(s.proxiesCpuMs)} · ${seconds(s.otherCpuMs)}`),
-      cell(b, (s) => `${seconds(s.registriesCpuMs)} · ${seconds(s.proxiesCpuMs)} · ${seconds(s.otherCpuMs)}`),
-      '',
-    ],
+    ['meanwhile, CPU of the registries · of other processes', cell(a, background), cell(b, background), ''],
     [
       'bytes from source',
-      cell(a, (s) => megabytes(s.sourceBytes)),
-      cell(b, (s) => megabytes(s.sourceBytes)),
-      r((s) => s.sourceBytes),
+      counted(a, (c) => megabytes(c.sourceBytes)),
+      counted(b, (c) => megabytes(c.sourceBytes)),
+      r((s) => s.counts?.sourceBytes),
     ],
     [
       'bytes to destination',
-      cell(a, (s) => megabytes(s.destBytes)),
-      cell(b, (s) => megabytes(s.destBytes)),
-      r((s) => s.destBytes),
+      counted(a, (c) => megabytes(c.destBytes)),
+      counted(b, (c) => megabytes(c.destBytes)),
+      r((s) => s.counts?.destBytes),
     ],
     [
       'requests to source',
-      cell(a, (s) => methods(s.source)),
-      cell(b, (s) => methods(s.source)),
-      r((s) => sum(s.source)),
+      counted(a, (c) => methods(c.source)),
+      counted(b, (c) => methods(c.source)),
+      r((s) => (s.counts === undefined ? undefined : sum(s.counts.source))),
     ],
-    ['↳ by kind', cell(a, (s) => routes(s.sourceRoutes)), cell(b, (s) => routes(s.sourceRoutes)), ''],
+    ['↳ by kind', counted(a, (c) => routes(c.sourceRoutes)), counted(b, (c) => routes(c.sourceRoutes)), ''],
     [
       'requests to destination',
-      cell(a, (s) => methods(s.dest)),
-      cell(b, (s) => methods(s.dest)),
-      r((s) => sum(s.dest)),
+      counted(a, (c) => methods(c.dest)),
+      counted(b, (c) => methods(c.dest)),
+      r((s) => (s.counts === undefined ? undefined : sum(s.counts.dest))),
     ],
-    ['↳ by kind', cell(a, (s) => routes(s.destRoutes)), cell(b, (s) => routes(s.destRoutes)), ''],
+    ['↳ by kind', counted(a, (c) => routes(c.destRoutes)), counted(b, (c) => routes(c.destRoutes)), ''],
     [
       'most GETs of one blob · blob uploads',
-      cell(a, (s) => `${s.maxBlobGets} · ${s.uploads}`),
-      cell(b, (s) => `${s.maxBlobGets} · ${s.uploads}`),
+      counted(a, (c) => `${c.maxBlobGets} · ${c.uploads}`),
+      counted(b, (c) => `${c.maxBlobGets} · ${c.uploads}`),
       '',
+    ],
+    [
+      'wall time through the counting proxies',
+      counted(a, (c) => seconds(c.wallMs)),
+      counted(b, (c) => seconds(c.wallMs)),
+      r((s) => s.counts?.wallMs),
     ],
     ['destination tags = source digests', cell(a, (s) => correctness(s)), cell(b, (s) => correctness(s)), ''],
   ];

@@ -55,10 +55,13 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   const authSections: Section[] = [];
   const imageSections: Section[] = [];
   if (config !== undefined) {
+    const before = issues.length;
     const combined = combinedSections(config, issues, warnings);
     if (combined.auth !== undefined) authSections.push({ file: config, data: combined.auth });
     if (combined.images !== undefined) imageSections.push({ file: config, data: combined.images });
+    // A file already reported as unusable is not reported again for what it lacks.
     else if (
+      issues.length === before &&
       imagesFile === undefined &&
       inline === undefined &&
       opts.images === undefined &&

@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream';
 import type { LimitFunction } from 'p-limit';
 import { VerifyingStream } from '../registry/digest.ts';
 import { RegistryError } from '../registry/errors.ts';
@@ -85,18 +84,19 @@ export class BlobCopier {
     const location = session ?? (await dst.startUpload());
     const blob = await src.getBlob(desc.digest);
     const verifier = new VerifyingStream(desc.digest, desc.size, this.#opts.onBytes);
-    let sourceFailure: unknown;
-    pipeline(blob.body, verifier, (err) => {
-      if (err && verifier.failure === undefined) sourceFailure = err;
+    // Not `pipeline`: it would hand an upload's failure back to the download as "premature close"
+    // and blame the source for what the destination said. Only the download's own errors count here.
+    let downloadFailure: unknown;
+    blob.body.on('error', (err) => {
+      downloadFailure ??= err;
+      verifier.destroy(err);
     });
+    blob.body.pipe(verifier);
     try {
       if (this.#patchOnly.has(dst.repo.registry)) await dst.patchUpload(location, desc.digest, verifier);
       else await dst.putUpload(location, desc.digest, desc.size, verifier);
       return verifier.bytes;
     } catch (err) {
-      // The download's own error is set the moment it fails; the pipeline reports it only later, and
-      // the upload may be rejected (with that same error) before then: blame the side that failed.
-      const downloadFailure = sourceFailure ?? blob.body.errored ?? undefined;
       blob.body.destroy();
       if (verifier.failure !== undefined) throw verifier.failure;
       if (downloadFailure !== undefined)

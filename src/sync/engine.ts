@@ -27,7 +27,7 @@ export async function sync(
   const mine = shardRules(rules, opts.shard);
   const { tasks: planned, failures } = await planTasks(mine, client, opts);
   const { tasks, conflicts } = dedupe(planned);
-  opts.emit({ type: 'planned', tasks });
+  opts.emit({ type: 'planned', tasks, unplanned: failures.length });
   const done = await executeTasks(tasks, client, {
     ...opts,
     blobConcurrency: opts.blobConcurrency ?? opts.concurrency * 2,

@@ -35,7 +35,8 @@ export interface TaskResult {
 }
 
 export type SyncEvent =
-  | { readonly type: 'planned'; readonly tasks: readonly Task[] }
+  /** `unplanned`: destinations already failed while planning (their source could not be listed). */
+  | { readonly type: 'planned'; readonly tasks: readonly Task[]; readonly unplanned: number }
   | { readonly type: 'task-started'; readonly task: Task }
   | { readonly type: 'task-finished'; readonly result: TaskResult }
   | { readonly type: 'bytes'; readonly bytes: number }

@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonReport } from '../../src/report/json.ts';
 import { runAction } from '../support/action-runner.ts';
 import { runCli } from '../support/cli-runner.ts';
-import { type CannedResponse, type FaultProxy, type SeenRequest, startFaultProxy } from '../support/fault-proxy.ts';
+import {
+  type CannedResponse,
+  type FaultProxy,
+  type SeenRequest,
+  startFaultProxy,
+} from '../support/fault-proxy.ts';
 import { buildImage, MT, pushImage } from '../support/images.ts';
 import { dispatcherFor, type Registry, startRegistry } from '../support/registry.ts';
 import { optsFor, skopeoDigest } from '../support/skopeo.ts';
@@ -24,10 +29,7 @@ let dstProxy: FaultProxy;
 
 beforeAll(async () => {
   [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
-  [srcProxy, dstProxy] = await Promise.all([
-    startFaultProxy(source.host),
-    startFaultProxy(destination.host),
-  ]);
+  [srcProxy, dstProxy] = await Promise.all([startFaultProxy(source.host), startFaultProxy(destination.host)]);
 });
 
 afterAll(async () => {
@@ -97,7 +99,12 @@ const CASES: readonly Case[] = [
     name: 'an images file holding a combined config',
     files: { 'images.yaml': `images:\n  ${VALID}\n` },
     args: ['--images', 'images.yaml'],
-    expect: [['images.yaml', /^has a top-level "images:" section, but the images file is the source → destination map itself/]],
+    expect: [
+      [
+        'images.yaml',
+        /^has a top-level "images:" section, but the images file is the source → destination map itself/,
+      ],
+    ],
   },
   // ---- images of the wrong shape ----------------------------------------------------------------
   {
@@ -113,7 +120,12 @@ const CASES: readonly Case[] = [
   {
     name: 'a destination that is a number',
     files: rule('SRC/team/app:v1', '42'),
-    expect: [[img('SRC/team/app:v1'), 'the destination must be a string or a list of strings ("" for the default registry)']],
+    expect: [
+      [
+        img('SRC/team/app:v1'),
+        'the destination must be a string or a list of strings ("" for the default registry)',
+      ],
+    ],
   },
   {
     name: 'an empty list of destinations',
@@ -159,7 +171,12 @@ const CASES: readonly Case[] = [
   {
     name: 'a digest that is too short',
     files: rule('SRC/team/app@sha256:abc123', 'DST/mirror/app'),
-    expect: [[img('SRC/team/app@sha256:abc123'), 'source "SRC/team/app@sha256:abc123": "sha256:abc123" is not a valid digest']],
+    expect: [
+      [
+        img('SRC/team/app@sha256:abc123'),
+        'source "SRC/team/app@sha256:abc123": "sha256:abc123" is not a valid digest',
+      ],
+    ],
   },
   {
     name: 'a digest in upper-case hex',
@@ -184,23 +201,43 @@ const CASES: readonly Case[] = [
   {
     name: 'the destination is the source itself',
     files: rule('SRC/team/app:v1', 'SRC/team/app'),
-    expect: [[img('SRC/team/app:v1'), 'destination "SRC/team/app": is the source repository itself (rename the tags, or pick another repository)']],
+    expect: [
+      [
+        img('SRC/team/app:v1'),
+        'destination "SRC/team/app": is the source repository itself (rename the tags, or pick another repository)',
+      ],
+    ],
   },
   // ---- tags, renames and regexes -----------------------------------------------------------------
   {
     name: 'a rename whose tag count does not match',
     files: rule('SRC/team/app:v1,v2', 'DST/mirror/app:stable'),
-    expect: [[img('SRC/team/app:v1,v2'), 'destination "DST/mirror/app:stable": renames 2 source tags to 1; the counts must match']],
+    expect: [
+      [
+        img('SRC/team/app:v1,v2'),
+        'destination "DST/mirror/app:stable": renames 2 source tags to 1; the counts must match',
+      ],
+    ],
   },
   {
     name: 'a tag in the destination of an all-tags rule',
     files: rule('SRC/team/app', 'DST/mirror/app:latest'),
-    expect: [[img('SRC/team/app'), 'destination "DST/mirror/app:latest": cannot rename tags here: the source takes all its tags (remove ":latest")']],
+    expect: [
+      [
+        img('SRC/team/app'),
+        'destination "DST/mirror/app:latest": cannot rename tags here: the source takes all its tags (remove ":latest")',
+      ],
+    ],
   },
   {
     name: 'a tag in the destination of a regex rule',
     files: rule('SRC/team/app:/^v1/', 'DST/mirror/app:v1'),
-    expect: [[img('SRC/team/app:/^v1/'), /^destination "DST\/mirror\/app:v1": cannot rename tags here: the source takes the tags its regex matches/]],
+    expect: [
+      [
+        img('SRC/team/app:/^v1/'),
+        /^destination "DST\/mirror\/app:v1": cannot rename tags here: the source takes the tags its regex matches/,
+      ],
+    ],
   },
   {
     name: 'an invalid regex',
@@ -209,43 +246,97 @@ const CASES: readonly Case[] = [
   },
   {
     name: 'an invalid semver range in a rule object',
-    files: yaml('images:', '  - source: SRC/team/app', '    destination: DST/mirror/app', '    tags: { semver: "latest-ish" }'),
-    expect: [[at('images[0].tags.semver'), '"latest-ish" is not a semver range (e.g. ">=1.25 <2", "^3.1", "~1.2.0")']],
+    files: yaml(
+      'images:',
+      '  - source: SRC/team/app',
+      '    destination: DST/mirror/app',
+      '    tags: { semver: "latest-ish" }',
+    ),
+    expect: [
+      [
+        at('images[0].tags.semver'),
+        '"latest-ish" is not a semver range (e.g. ">=1.25 <2", "^3.1", "~1.2.0")',
+      ],
+    ],
   },
   {
     name: 'a misspelt key in a rule object',
-    files: yaml('images:', '  - source: SRC/team/app:v1', '    destination: DST/mirror/app', '    platform: linux/amd64'),
-    expect: [[at('images[0]'), /^unknown key "platform" \(allowed: source, destination, destinations, tags, platforms, referrers\)$/]],
+    files: yaml(
+      'images:',
+      '  - source: SRC/team/app:v1',
+      '    destination: DST/mirror/app',
+      '    platform: linux/amd64',
+    ),
+    expect: [
+      [
+        at('images[0]'),
+        /^unknown key "platform" \(allowed: source, destination, destinations, tags, platforms, referrers\)$/,
+      ],
+    ],
   },
   {
     name: 'a malformed platform in a rule object',
-    files: yaml('images:', '  - source: SRC/team/app:v1', '    destination: DST/mirror/app', '    platforms: [linux, linux/AMD64]'),
+    files: yaml(
+      'images:',
+      '  - source: SRC/team/app:v1',
+      '    destination: DST/mirror/app',
+      '    platforms: [linux, linux/AMD64]',
+    ),
     expect: [
       [at('images[0].platforms'), '"linux" is not a platform (os/architecture[/variant], e.g. linux/amd64)'],
-      [at('images[0].platforms'), '"linux/AMD64": "AMD64" is not a valid platform part (lower-case letters, digits, ".", "_", "-")'],
+      [
+        at('images[0].platforms'),
+        '"linux/AMD64": "AMD64" is not a valid platform part (lower-case letters, digits, ".", "_", "-")',
+      ],
     ],
   },
   // ---- ${VAR}, defaults, auth --------------------------------------------------------------------
   {
     name: 'an unset ${VAR} in a password',
-    files: yaml('auth:', '  SRC:', '    username: robot', '    password: ${MIRROR_PASSWORD}', 'images:', `  ${VALID}`),
+    files: yaml(
+      'auth:',
+      '  SRC:',
+      '    username: robot',
+      '    password: ${MIRROR_PASSWORD}',
+      'images:',
+      `  ${VALID}`,
+    ),
     expect: [[at('auth["SRC"].password'), 'environment variable MIRROR_PASSWORD is not set']],
   },
   {
     name: 'an unset ${VAR} in a destination',
     files: rule('SRC/team/app:v1', '${MIRROR_HOST}/mirror/app'),
     env: { MIRROR: 'set, but not the one used' },
-    expect: [[img('SRC/team/app:v1'), 'destination "${MIRROR_HOST}/mirror/app": environment variable MIRROR_HOST is not set']],
+    expect: [
+      [
+        img('SRC/team/app:v1'),
+        'destination "${MIRROR_HOST}/mirror/app": environment variable MIRROR_HOST is not set',
+      ],
+    ],
   },
   {
     name: 'an empty destination with no default registry',
     files: rule('SRC/team/app:v1', '""'),
-    expect: [[img('SRC/team/app:v1'), 'destination "": an empty destination needs a default registry (--registry, DEFAULT_REGISTRY or the "registry" input)']],
+    expect: [
+      [
+        img('SRC/team/app:v1'),
+        'destination "": an empty destination needs a default registry (--registry, DEFAULT_REGISTRY or the "registry" input)',
+      ],
+    ],
   },
   {
     name: 'an auth key with a scheme',
-    files: yaml('auth:', '  https://SRC:', '    username: robot', '    password: pw', 'images:', `  ${VALID}`),
-    expect: [[at('auth["https://SRC"]'), 'write the registry without a scheme ("quay.io", not "https://quay.io")']],
+    files: yaml(
+      'auth:',
+      '  https://SRC:',
+      '    username: robot',
+      '    password: pw',
+      'images:',
+      `  ${VALID}`,
+    ),
+    expect: [
+      [at('auth["https://SRC"]'), 'write the registry without a scheme ("quay.io", not "https://quay.io")'],
+    ],
   },
   {
     name: 'a password without a user name, and a password and a token',
@@ -286,7 +377,10 @@ const CASES: readonly Case[] = [
     ),
     expect: [
       [img('SRC/team/App:v1'), 'source "SRC/team/App:v1": "App" must be lower case'],
-      [img('SRC/team/app:v1,v2'), 'destination "DST/mirror/app:x": renames 2 source tags to 1; the counts must match'],
+      [
+        img('SRC/team/app:v1,v2'),
+        'destination "DST/mirror/app:x": renames 2 source tags to 1; the counts must match',
+      ],
       [img('SRC/team/app:/[/'), /^source "SRC\/team\/app:\/\[\/": invalid regex/],
     ],
   },
@@ -343,7 +437,12 @@ const CASES: readonly Case[] = [
     name: 'action: a malformed platform',
     files: yaml('images:', `  ${VALID}`),
     inputs: { config: 'sync.yaml', platforms: 'linux/amd64,linux/ARM64' },
-    expect: [['input "platforms"', '"linux/ARM64": "ARM64" is not a valid platform part (lower-case letters, digits, ".", "_", "-")']],
+    expect: [
+      [
+        'input "platforms"',
+        '"linux/ARM64": "ARM64" is not a valid platform part (lower-case letters, digits, ".", "_", "-")',
+      ],
+    ],
   },
   {
     name: 'action: a boolean input that is not one',
@@ -354,7 +453,12 @@ const CASES: readonly Case[] = [
   {
     name: 'action: no rules given at all',
     inputs: {},
-    expect: [['configuration', 'no image rules: give a config file with an images: section, an images file, or inline images']],
+    expect: [
+      [
+        'configuration',
+        'no image rules: give a config file with an images: section, an images file, or inline images',
+      ],
+    ],
   },
   {
     name: 'action: broken inline images',
@@ -398,6 +502,8 @@ describe('bad input: config errors exit 2 before any request, with one message p
   it.concurrent.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const { code, lines, all } = await messagesOf(c);
     expect(code, all).toBe(2);
+    // Before any request: the proxied registries the configs name have seen nothing (so far, from any case).
+    expect(srcProxy.counts.requests + dstProxy.counts.requests).toBe(0);
     expect(lines, all).toHaveLength(c.expect.length);
     c.expect.forEach(([where, problem], i) => {
       const line = lines[i] ?? '';
@@ -424,6 +530,153 @@ async function catalog(registry: Registry): Promise<string[]> {
     const body = (await res.body.json()) as { repositories?: string[] };
     expect(res.statusCode).toBe(200);
     return body.repositories ?? [];
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+describe('bad input from a registry at run time: a failed tag with a clear reason, not a config error', () => {
+  it('huge, chunked-huge, non-JSON, schema 1, unknown and malformed manifests, and one that lies about its digest', async () => {
+    const good = buildImage({ seed: 'bad-input-good' });
+    const real = buildImage({ seed: 'bad-input-real' });
+    await pushImage(source, 'weird/good', 'v1', good);
+    const huge = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MT.ociManifest,
+        annotations: { pad: 'x'.repeat(5 << 20) },
+      }),
+    );
+    const served: Record<string, { body: Buffer; type: string; digest?: string; chunked?: boolean }> = {
+      huge: { body: huge, type: MT.ociManifest },
+      'huge-chunked': { body: huge, type: MT.ociManifest, chunked: true },
+      'not-json': { body: Buffer.from('<html><body>502 Bad Gateway</body></html>'), type: MT.ociManifest },
+      schema1: {
+        body: Buffer.from(
+          JSON.stringify({ schemaVersion: 1, name: 'weird/schema1', tag: 'v1', fsLayers: [] }),
+        ),
+        type: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+      },
+      unknown: {
+        body: Buffer.from(
+          JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.example.thing+json' }),
+        ),
+        type: 'application/vnd.example.thing+json',
+      },
+      'bad-descriptor': {
+        body: Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: MT.ociManifest,
+            config: { mediaType: MT.ociConfig, digest: 'sha256:nothex', size: 2 },
+            layers: [],
+          }),
+        ),
+        type: MT.ociManifest,
+      },
+      // Says it is `real`, serves other bytes.
+      liar: { body: good.bytes, type: MT.ociManifest, digest: real.digest },
+    };
+    const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    const weird = await startFaultProxy(source.host, {
+      intercept: (r: SeenRequest): CannedResponse | undefined => {
+        const m = /^\/v2\/weird\/([^/]+)\/manifests\/[^/]+$/.exec(r.path);
+        const it = m === null ? undefined : served[m[1]!];
+        if (it === undefined || (r.method !== 'GET' && r.method !== 'HEAD')) return undefined;
+        const headers = {
+          'content-type': it.type,
+          'docker-content-digest': it.digest ?? sha(it.body),
+          ...(it.chunked !== true && { 'content-length': String(it.body.length) }),
+        };
+        return { status: 200, headers, body: it.body, chunked: it.chunked === true };
+      },
+    });
+    try {
+      const dir = await dirs.make();
+      const names = ['good', ...Object.keys(served)];
+      await writeFile(
+        join(dir, 'sync.yaml'),
+        [
+          'images:',
+          ...names.map((n) => `  ${weird.host}/weird/${n}:v1: ${destination.host}/weird/${n}`),
+          '',
+        ].join('\n'),
+      );
+      const run = await runCli(['--config', 'sync.yaml', '--report', 'report.json'], {
+        cwd: dir,
+        env: { HOME: dir },
+      });
+      expect(run.code, run.stderr).toBe(1);
+      const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as JsonReport;
+      const reason = (n: string) =>
+        report.results.find((r) => r.destination === `${destination.host}/weird/${n}:v1`);
+      expect(reason('good')?.status).toBe('synced');
+      expect(await skopeoDigest(`${destination.host}/weird/good:v1`, optsFor(destination))).toBe(good.digest);
+      const expected: Record<string, RegExp> = {
+        huge: /^manifest weird\/huge:sha256:[0-9a-f]{64} is 5242\d{3} bytes, over the 4 MiB limit for manifests$/,
+        'huge-chunked':
+          /^manifest weird\/huge-chunked:sha256:[0-9a-f]{64} is over the 4 MiB limit for manifests$/,
+        'not-json': /^manifest sha256:[0-9a-f]{64} is not valid JSON$/,
+        schema1: /unsupported legacy manifest \(Docker schema 1\)/,
+        unknown: /has an unknown media type "application\/vnd\.example\.thing\+json"/,
+        'bad-descriptor': /^manifest sha256:[0-9a-f]{64} has an invalid descriptor at config$/,
+        liar: new RegExp(`^digest mismatch: expected ${real.digest}, got ${good.digest}$`),
+      };
+      for (const [name, pattern] of Object.entries(expected)) {
+        const r = reason(name);
+        expect(r?.status, name).toBe('failed');
+        expect(r?.error, name).toMatch(pattern);
+        expect(run.stderr).toContain(`weird/${name}:v1: ${r?.error}`);
+        // Nothing was written for it, and the registry was not asked again and again.
+        expect(await tagsAt(destination, `weird/${name}`), name).toEqual([]);
+        const gets = weird.log.filter(
+          (e) => e.method === 'GET' && e.path.startsWith(`/v2/weird/${name}/manifests/`),
+        );
+        expect(gets.length, `${name}: manifest GETs`).toBe(1);
+      }
+      expect(run.stderr).toContain('1 synced, 0 skipped, 7 failed');
+    } finally {
+      await weird.stop();
+    }
+  });
+
+  it('unknown keys in image-syncer’s formats are warnings that name them; the run goes on', async () => {
+    const image = buildImage({ seed: 'bad-input-warn' });
+    await pushImage(source, 'warn/app', 'v1', image);
+    const dir = await dirs.make();
+    await writeFile(
+      join(dir, 'sync.yaml'),
+      [
+        'mirrors: {}',
+        'auth:',
+        `  ${source.host}:`,
+        '    insecure: false',
+        '    region: eu-west-1',
+        '    passwrd: not-a-key',
+        'images:',
+        `  ${source.host}/warn/app:v1: ${destination.host}/warn/app`,
+        '',
+      ].join('\n'),
+    );
+    const run = await runCli(['--config', 'sync.yaml'], { cwd: dir, env: { HOME: dir } });
+    expect(run.code, run.stderr).toBe(0);
+    const warnings = run.stderr.split('\n').filter((l) => / warning: /.test(l));
+    expect(warnings.map((l) => l.replace(/^\S+ warning: /, ''))).toEqual([
+      'sync.yaml: unknown top-level key "mirrors" ignored (known: auth, images)',
+      `sync.yaml: auth["${source.host}"]: unknown keys "region", "passwrd" ignored (known: username, password, token, insecure, ca)`,
+    ]);
+    expect(run.stderr).not.toContain('not-a-key');
+    expect(await skopeoDigest(`${destination.host}/warn/app:v1`, optsFor(destination))).toBe(image.digest);
+  });
+});
+
+/** The tags the registry lists for a repository (none when it does not know it). */
+async function tagsAt(registry: Registry, repo: string): Promise<string[]> {
+  const dispatcher = dispatcherFor(registry);
+  try {
+    const res = await request(`${registry.url}/v2/${repo}/tags/list`, { dispatcher });
+    const body = (await res.body.json()) as { tags?: string[] | null };
+    return res.statusCode === 200 ? (body.tags ?? []) : [];
   } finally {
     await dispatcher.close();
   }

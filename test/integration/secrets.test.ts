@@ -64,6 +64,10 @@ let src: Registry;
 let dst: Registry;
 let srcEcho: FaultProxy;
 let dstEcho: FaultProxy;
+/** In front of `dst`, but its challenge names `tokenEcho` as the token service. */
+let guarded: FaultProxy;
+/** In front of `dst`'s token service, echoing the headers of every token request into an error. */
+let tokenEcho: FaultProxy;
 let refreshToken: string;
 let secrets: Secret[];
 
@@ -97,7 +101,22 @@ beforeAll(async () => {
   dstEcho = await startFaultProxy(dst.host, {
     intercept: echoHeaders((r) => r.method === 'PUT' && r.path.includes('/manifests/')),
   });
-  proxies.push(srcEcho, dstEcho);
+  const issuer = dst.tokenIssuer!;
+  tokenEcho = await startFaultProxy(new URL(issuer.realm).host, {
+    intercept: echoHeaders((r) => r.path === '/token'),
+  });
+  guarded = await startFaultProxy(dst.host, {
+    intercept: (r) =>
+      r.path === '/v2/'
+        ? {
+            status: 401,
+            headers: {
+              'www-authenticate': `Bearer realm="http://${tokenEcho.host}/token",service="${issuer.service}"`,
+            },
+          }
+        : undefined,
+  });
+  proxies.push(srcEcho, dstEcho, tokenEcho, guarded);
   const creds = { username: SRC_USER, password: SRC_PW };
   await pushImage(src, 'secret/app', 'v1', buildImage({ seed: 'secrets-app' }), creds);
   await pushImage(src, 'secret/docker', 'v1', buildImage({ seed: 'secrets-docker' }), creds);
@@ -105,7 +124,6 @@ beforeAll(async () => {
   await pushImage(src, 'secret/other', 'v1', buildImage({ seed: 'secrets-other' }), creds);
 
   // An identity (refresh) token, as `docker login` stores for registries that hand them out.
-  const issuer = dst.tokenIssuer!;
   const res = await request(issuer.realm, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -151,20 +169,20 @@ async function workspace(ns: string, password = SRC_PW, dstPassword = DST_PW) {
     'auth:',
     `  ${src.host}:`,
     `    username: ${SRC_USER}`,
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: expanded by image-sync
     '    password: ${SRC_PASSWORD}',
     `  ${srcEcho.host}:`,
     `    username: ${SRC_USER}`,
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: expanded by image-sync
     '    password: ${SRC_PASSWORD}',
     `  ${dst.host}:`,
     `    username: '${DST_USER}'`,
     `    password: '${dstPassword}'`,
     `  ${dst.host}/idt-${ns}:`,
     `    username: '${DST_USER}'`,
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: expanded by image-sync
     '    token: ${IDT_TOKEN}',
     `  ${dstEcho.host}:`,
+    `    username: '${DST_USER}'`,
+    `    password: '${dstPassword}'`,
+    `  ${guarded.host}:`,
     `    username: '${DST_USER}'`,
     `    password: '${dstPassword}'`,
     'images:',
@@ -174,7 +192,9 @@ async function workspace(ns: string, password = SRC_PW, dstPassword = DST_PW) {
     // No auth entry for this name of the source: the Docker config has its credentials.
     `  localhost:${srcPort}/secret/docker:v1: ${dst.host}/${ns}/docker`,
     `  ${srcEcho.host}/secret/echo:v1: ${dst.host}/${ns}/echo`,
-    `  ${src.host}/secret/other:v1: ${dstEcho.host}/${ns}/other`,
+    `  ${src.host}/secret/other:v1:`,
+    `    - ${dstEcho.host}/${ns}/other`,
+    `    - ${guarded.host}/${ns}/guarded`,
   ];
   await writeFile(join(dir, 'sync.yaml'), `${lines.join('\n')}\n`);
   const docker = join(dir, 'docker');
@@ -286,6 +306,7 @@ describe('secrets never leave the process', () => {
       [`${dst.host}/cli/docker:v1`]: 'synced',
       [`${dst.host}/cli/echo:v1`]: 'failed',
       [`${dstEcho.host}/cli/other:v1`]: 'failed',
+      [`${guarded.host}/cli/guarded:v1`]: 'failed',
     });
     expect(await skopeoDigest(`${dst.host}/idt-cli/app:v1`, optsFor(dst, DST_USER))).toBe(
       buildImage({ seed: 'secrets-app' }).digest,
@@ -294,7 +315,11 @@ describe('secrets never leave the process', () => {
     expect(srcEcho.log.some((e) => e.fault === 'intercepted' && e.authorization)).toBe(true);
     expect(dstEcho.log.some((e) => e.fault === 'intercepted' && e.authorization)).toBe(true);
     const echoed = run.report?.results.filter((r) => r.status === 'failed').map((r) => r.error ?? '') ?? [];
-    expect(echoed).toHaveLength(2);
+    expect(echoed).toHaveLength(3);
+    expect(tokenEcho.log.some((e) => e.fault === 'intercepted' && e.authorization)).toBe(true);
+    expect(echoed.find((e) => e.includes('/token returned 400'))).toContain(
+      'you sent Authorization: Basic ***, user-agent',
+    );
     for (const e of echoed) expect(e).toMatch(/you sent Authorization: (Basic|Bearer) /);
     // … with the credentials taken out.
     expect(echoed.join('\n')).toContain('you sent Authorization: Basic ***, user-agent');
@@ -312,7 +337,7 @@ describe('secrets never leave the process', () => {
     const run = await actionRun('action');
 
     expect(run.code, run.everything).toBe(1);
-    expect(run.outputs).toMatchObject({ synced: '3', failed: '2' });
+    expect(run.outputs).toMatchObject({ synced: '3', failed: '3' });
     // Masked with the runner, in each form it could travel in.
     for (const [form, value] of [
       ['SRC_PW', SRC_PW],
@@ -330,7 +355,6 @@ describe('secrets never leave the process', () => {
       'registry tokens are masked as they arrive',
     ).toBe(true);
     // The placeholder is not a secret; what it expands to is.
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal placeholder
     expect(run.masks).not.toContain('${SRC_PASSWORD}');
     expect(run.summary).toMatch(/you sent Authorization: Basic /);
     expectNoLeaks(run.channels);

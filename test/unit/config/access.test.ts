@@ -38,7 +38,13 @@ describe('resolveAccess', () => {
       },
     });
     const cfg = config(
-      [{ registry: 'quay.io', auth: { username: 'fileuser', password: 'file-pw', insecure: false } }],
+      [
+        {
+          registry: 'quay.io',
+          origin: 'f',
+          auth: { username: 'fileuser', password: 'file-pw', insecure: false },
+        },
+      ],
       ['quay.io/x/y', 'docker.io/x/y', 'ghcr.io/x/y', 'other.example/x/y'],
     );
     const secrets: string[] = [];
