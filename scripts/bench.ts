@@ -27,15 +27,7 @@ import { type FaultProxy, startFaultProxy } from '../test/support/fault-proxy.ts
 import { type Registry, startRegistry } from '../test/support/registry.ts';
 import { TempDirs } from '../test/support/tmp.ts';
 import { serverCpu } from './bench/measure.ts';
-import {
-  BIG_MB,
-  BIG_REPO,
-  BIG_TAG,
-  REPOS,
-  seedBig,
-  seedMirror,
-  TAGS,
-} from './bench/mirror.ts';
+import { BIG_MB, BIG_REPO, BIG_TAG, REPOS, seedBig, seedMirror, TAGS } from './bench/mirror.ts';
 import {
   countsOf,
   megabytes,

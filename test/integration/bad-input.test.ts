@@ -13,7 +13,7 @@ import {
   startFaultProxy,
 } from '../support/fault-proxy.ts';
 import { buildImage, MT, pushImage } from '../support/images.ts';
-import { dispatcherFor, type Registry, startRegistry } from '../support/registry.ts';
+import { dispatcherFor, type Registry, startRegistry, tagsAt } from '../support/registry.ts';
 import { optsFor, skopeoDigest } from '../support/skopeo.ts';
 import { TempDirs } from '../support/tmp.ts';
 
@@ -669,15 +669,3 @@ describe('bad input from a registry at run time: a failed tag with a clear reaso
     expect(await skopeoDigest(`${destination.host}/warn/app:v1`, optsFor(destination))).toBe(image.digest);
   });
 });
-
-/** The tags the registry lists for a repository (none when it does not know it). */
-async function tagsAt(registry: Registry, repo: string): Promise<string[]> {
-  const dispatcher = dispatcherFor(registry);
-  try {
-    const res = await request(`${registry.url}/v2/${repo}/tags/list`, { dispatcher });
-    const body = (await res.body.json()) as { tags?: string[] | null };
-    return res.statusCode === 200 ? (body.tags ?? []) : [];
-  } finally {
-    await dispatcher.close();
-  }
-}

@@ -15,7 +15,7 @@ import {
   PLATFORMS,
   pushImage,
 } from '../support/images.ts';
-import { dispatcherFor, type Registry, startRegistry } from '../support/registry.ts';
+import { dispatcherFor, type Registry, startRegistry, tagsAt } from '../support/registry.ts';
 import { optsFor, skopeoDigest } from '../support/skopeo.ts';
 import { TempDirs } from '../support/tmp.ts';
 
@@ -63,18 +63,6 @@ async function cli(dir: string, args: readonly string[] = [], env: Record<string
     | JsonReport
     | undefined;
   return { ...run, ms, report: report ?? undefined, all: `${run.stdout}\n${run.stderr}` };
-}
-
-/** The tags the registry itself lists for a repository (none when it does not know the repository). */
-async function tagsAt(registry: Registry, repo: string): Promise<string[]> {
-  const dispatcher = dispatcherFor(registry);
-  try {
-    const res = await request(`${registry.url}/v2/${repo}/tags/list`, { dispatcher });
-    const body = (await res.body.json()) as { tags?: string[] | null };
-    return res.statusCode === 200 ? (body.tags ?? []) : [];
-  } finally {
-    await dispatcher.close();
-  }
 }
 
 async function blobStatus(registry: Registry, repo: string, digest: string): Promise<number> {

@@ -314,3 +314,15 @@ function spawnWatchdog(pid: number | undefined, dir: string): ChildProcess | und
     return undefined;
   }
 }
+
+/** The tags the registry itself lists for a repository (none when it does not know the repository). */
+export async function tagsAt(registry: Registry, repo: string): Promise<string[]> {
+  const dispatcher = dispatcherFor(registry);
+  try {
+    const res = await request(`${registry.url}/v2/${repo}/tags/list`, { dispatcher });
+    const body = (await res.body.json()) as { tags?: string[] | null };
+    return res.statusCode === 200 ? (body.tags ?? []) : [];
+  } finally {
+    await dispatcher.close();
+  }
+}
