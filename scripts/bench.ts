@@ -3,19 +3,24 @@
  *
  * One source registry (the test harness's docker-registry) is seeded with a mirror generated here
  * (scripts/bench/mirror.ts: 12 repositories × 5 tags, two multi-arch, ~1 GB) and a separate image
- * with one ~320 MB layer. Then, in rounds: each tool syncs everything into a fresh destination
- * registry (cold), then again with nothing changed (warm); then each copies the big image into a
- * fresh destination. Every run is measured with GNU time (wall, CPU, peak RSS), every request is
- * counted by a pass-through proxy in front of each registry (test/support/fault-proxy.ts, no faults),
- * and every result is checked against the source's digests. Prints medians per tool and their ratio.
+ * with one ~320 MB layer. Each tool syncs the mirror into a fresh destination registry (cold), then
+ * again with nothing changed (warm), and copies the big image into another fresh destination.
+ *
+ * - One counted pass: every request and byte is counted by a pass-through proxy in front of each
+ *   registry (test/support/fault-proxy.ts, no faults). Counts do not vary between runs.
+ * - Timed rounds, straight to the registries (on 2 cores the proxies' own CPU would distort the
+ *   timings): wall time (spawn to exit), CPU time and peak RSS from GNU time; medians are printed.
+ *   Also recorded: the registries' CPU and everything else's on the machine during each run.
+ * - Every run is checked: each destination tag has the source's digest; after a cold run every
+ *   manifest and blob below it is present.
  *
  * image-sync: `node dist/cli/index.js --config … --proc 8` (build it first: `npm run build`).
  * skopeo: `skopeo sync --all --src docker --dest docker SRC/<repo> DEST/mirror`, one process per
- * repository, all at once, its blob-info cache cleared before each cold run.
+ * repository, all at once; its blob-info cache is fresh for each cold run and kept for the warm one.
  *
- * Flags: --runs N (default 3; fewer if the time budget would be exceeded), --budget SECONDS (default
- * 540), --scale F (layer sizes × F, for a quick try), --proc N (default 8), --json FILE (raw samples),
- * --no-big (skip the 320 MB image).
+ * Flags: --runs N (timed rounds, default 5, fewer when another would pass the budget), --budget
+ * SECONDS (default 540, seeding included), --scale F (layer sizes × F, for a quick try), --proc N
+ * (default 8), --json FILE (raw samples), --no-big (skip the 320 MB image).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -49,7 +54,7 @@ const note = (text: string) => process.stderr.write(`[bench] ${text}\n`);
 
 const { values: flags } = parseArgs({
   options: {
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
     budget: { type: 'string', default: '540' },
     scale: { type: 'string', default: '1' },
     proc: { type: 'string', default: '8' },
