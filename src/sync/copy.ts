@@ -4,7 +4,7 @@ import { formatReference } from '../registry/reference.ts';
 import { filterIndex } from './platforms.ts';
 import { QuotaDeferral } from './quota.ts';
 import { copyReferrers } from './referrers.ts';
-import { type CopyContext, copyContent } from './tree.ts';
+import { type CopyContext, copyContent, copyOnce, sourceManifest } from './tree.ts';
 import type { Task } from './types.ts';
 
 export type { CopyContext } from './tree.ts';
@@ -41,7 +41,7 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
     const referrers =
       task.referrers === false || ctx.dryRun || outcome.sourceDigest !== undefined
         ? 0
-        : await copyReferrers(outcome.digest, src, dst, ctx, outcome.status === 'synced');
+        : await copyReferrers(outcome.digest, src, dst, ctx, outcome.status === 'synced', task.sourceTags);
     return { ...outcome, referrers };
   };
 
@@ -52,7 +52,7 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   if (ctx.mayPull?.(task.source) === false) {
     throw new QuotaDeferral(`deferred: the pull quota of ${task.source.registry} is at its floor`);
   }
-  const raw = await src.getManifest(sourceDigest);
+  const raw = await sourceManifest(ctx, src, sourceDigest);
   const manifest = parseManifest(raw);
   let target = raw;
   let children = manifest.kind === 'index' ? manifest.manifests : [];
@@ -71,8 +71,15 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   }
   if (ctx.dryRun) return withReferrers({ status: 'planned', ...outcomeDigests(target, raw), bytes: 0 });
 
-  const bytes = await copyContent(manifest, children, src, dst, ctx);
-  await dst.putManifest(dstRef, target);
+  // Another tag of this run may be copying the same image to this repository: one copy, then each tag.
+  let copiedHere = false;
+  const bytes = await copyOnce(ctx, dst, target.digest, async () => {
+    copiedHere = true;
+    const moved = await copyContent(manifest, children, src, dst, ctx);
+    await dst.putManifest(dstRef, target);
+    return moved;
+  });
+  if (!copiedHere) await dst.putManifest(dstRef, target);
   return withReferrers({ status: 'synced', ...outcomeDigests(target, raw), bytes });
 }
 

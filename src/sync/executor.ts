@@ -54,6 +54,8 @@ export async function executeTasks(
     dryRun: opts.dryRun,
     emit: opts.emit,
     referrersDone: new Set(),
+    manifestsCopied: new Map(),
+    sourceManifests: new Map(),
     ...(opts.mayPull !== undefined && { mayPull: opts.mayPull }),
     ...(opts.abort !== undefined && { signal: opts.abort }),
   };

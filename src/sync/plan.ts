@@ -32,7 +32,11 @@ export function expandRule(
   const origin = originOf(rule);
   const wanted = rule.platforms ?? defaults.platforms;
   const referrers = rule.referrers ?? defaults.referrers ?? true;
-  const extra = { referrers, ...(wanted !== undefined && wanted.length > 0 && { platforms: wanted }) };
+  const extra = {
+    referrers,
+    ...(wanted !== undefined && wanted.length > 0 && { platforms: wanted }),
+    ...(listed !== undefined && { sourceTags: new Set(listed) }),
+  };
   const select = rule.select;
   if (select.kind === 'digest') {
     return rule.destinations.map((dest) => {

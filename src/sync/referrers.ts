@@ -19,6 +19,7 @@ export async function copyReferrers(
   dst: ImageStore,
   ctx: CopyContext,
   fresh: boolean,
+  sourceTags?: ReadonlySet<string>,
 ): Promise<number> {
   const key = `${dst.name}@${digest}`;
   if (ctx.referrersDone.has(key)) return 0;
@@ -29,7 +30,8 @@ export async function copyReferrers(
   const listed = fresh ? await src.listReferrers(digest) : undefined;
   if (listed !== undefined && listed.length > 0) count += await copyListed(digest, listed, src, dst, ctx);
   else tags.unshift(base);
-  for (const tag of tags) count += await copyTag(tag, src, dst, ctx);
+  // When this run listed the source's tags, only the referrer tags it has are worth a HEAD.
+  for (const tag of tags) if (sourceTags?.has(tag) !== false) count += await copyTag(tag, src, dst, ctx);
   return count;
 }
 

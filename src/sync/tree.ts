@@ -1,5 +1,5 @@
 import type { RegistryClient } from '../registry/client.ts';
-import { type Descriptor, type Manifest, parseManifest } from '../registry/manifest.ts';
+import { type Descriptor, type Manifest, parseManifest, type RawManifest } from '../registry/manifest.ts';
 import type { Repository } from '../registry/reference.ts';
 import type { ImageStore } from '../registry/store.ts';
 import type { BlobCopier } from './blobs.ts';
@@ -14,6 +14,10 @@ export interface CopyContext {
   readonly emit: (event: SyncEvent) => void;
   /** `repository@digest` whose referrers this run already looked after. */
   readonly referrersDone: Set<string>;
+  /** `destination repository@digest` → the copy of that manifest and all below it, started once per run. */
+  readonly manifestsCopied: Map<string, Promise<number>>;
+  /** `source repository@digest` → its manifest, fetched (a pull) once per run. */
+  readonly sourceManifests: Map<string, Promise<RawManifest>>;
   readonly mayPull?: (repo: Repository) => boolean;
 }
 
@@ -42,14 +46,51 @@ async function copyChildren(
 }
 
 /** A manifest by digest with everything below it; nothing moves when the destination has it. */
-export async function copyByDigest(digest: string, src: ImageStore, dst: ImageStore, ctx: CopyContext) {
-  if ((await dst.headManifest(digest))?.digest === digest) return 0;
-  const raw = await src.getManifest(digest);
-  const manifest = parseManifest(raw);
-  const children = manifest.kind === 'index' ? manifest.manifests : [];
-  const bytes = await copyContent(manifest, children, src, dst, ctx);
-  await dst.putManifest(digest, raw);
-  return bytes;
+export function copyByDigest(digest: string, src: ImageStore, dst: ImageStore, ctx: CopyContext) {
+  return copyOnce(ctx, dst, digest, async () => {
+    if ((await dst.headManifest(digest))?.digest === digest) return 0;
+    const raw = await sourceManifest(ctx, src, digest);
+    const manifest = parseManifest(raw);
+    const children = manifest.kind === 'index' ? manifest.manifests : [];
+    const bytes = await copyContent(manifest, children, src, dst, ctx);
+    await dst.putManifest(digest, raw);
+    return bytes;
+  });
+}
+
+/**
+ * Runs `copy` once per destination repository and digest; later callers wait and move nothing.
+ * Two concurrent PUTs of one manifest into one repository can make distribution read its own
+ * half-written link file (DIGEST_INVALID). A failure is forgotten, so a retry tries again.
+ */
+export async function copyOnce(
+  ctx: CopyContext,
+  dst: ImageStore,
+  digest: string,
+  copy: () => Promise<number>,
+): Promise<number> {
+  const key = `${dst.name}@${digest}`;
+  const running = ctx.manifestsCopied.get(key);
+  if (running !== undefined) {
+    await running;
+    return 0;
+  }
+  const job = copy();
+  ctx.manifestsCopied.set(key, job);
+  job.catch(() => ctx.manifestsCopied.delete(key));
+  return job;
+}
+
+/** A source manifest by digest, fetched (a pull) at most once per run. */
+export function sourceManifest(ctx: CopyContext, src: ImageStore, digest: string): Promise<RawManifest> {
+  const key = `${src.name}@${digest}`;
+  let fetched = ctx.sourceManifests.get(key);
+  if (fetched === undefined) {
+    fetched = src.getManifest(digest);
+    ctx.sourceManifests.set(key, fetched);
+    fetched.catch(() => ctx.sourceManifests.delete(key));
+  }
+  return fetched;
 }
 
 async function copyBlobs(

@@ -9,6 +9,8 @@ export interface Task {
   readonly platforms?: readonly Platform[];
   /** Bring signatures, attestations and other referrers along (default on). */
   readonly referrers?: boolean;
+  /** Every tag of the source repository, when this run listed them: a referrer tag not among them is not asked for. */
+  readonly sourceTags?: ReadonlySet<string>;
   /** Where the rule came from, for messages: `file: key`. */
   readonly origin: string;
 }
