@@ -1,6 +1,5 @@
 import type { RepositoryAccess } from '../registry/client.ts';
-import { LAYOUT_REGISTRY } from '../registry/layout.ts';
-import type { Repository } from '../registry/reference.ts';
+import { LAYOUT_REGISTRY, type Repository } from '../registry/reference.ts';
 import type { Credentials } from '../registry/transport/auth.ts';
 import { type DockerCredentialOptions, dockerCredentials, readDockerConfig } from './docker-config.ts';
 import type { LoadedConfig, RegistryAuth } from './index.ts';

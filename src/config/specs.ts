@@ -6,6 +6,7 @@ import {
   ReferenceError as ImageReferenceError,
   isValidDigest,
   isValidTag,
+  LAYOUT_REGISTRY,
   parseRepository,
   type Repository,
 } from '../registry/reference.ts';
@@ -70,23 +71,21 @@ export function referenceProblem(err: unknown): string {
 }
 
 /** `oci:<dir>[:tag]`: an OCI image layout directory (relative paths are taken from the working directory). */
-const LAYOUT = 'oci:';
-
 function splitLayout(text: string): { name: string; tagSpec?: string; digest?: string } | undefined {
-  if (!text.startsWith(LAYOUT)) return undefined;
-  const rest = text.slice(LAYOUT.length);
+  if (!text.startsWith(LAYOUT_REGISTRY)) return undefined;
+  const rest = text.slice(LAYOUT_REGISTRY.length);
   const colon = rest.lastIndexOf(':');
   return colon > rest.lastIndexOf('/')
-    ? { name: `${LAYOUT}${rest.slice(0, colon)}`, tagSpec: rest.slice(colon + 1) }
+    ? { name: `${LAYOUT_REGISTRY}${rest.slice(0, colon)}`, tagSpec: rest.slice(colon + 1) }
     : { name: text };
 }
 
 function repositoryOf(name: string): Repository | string {
-  if (name.startsWith(LAYOUT)) {
-    const dir = name.slice(LAYOUT.length);
+  if (name.startsWith(LAYOUT_REGISTRY)) {
+    const dir = name.slice(LAYOUT_REGISTRY.length);
     return dir === ''
       ? 'the layout directory is missing after "oci:"'
-      : { registry: LAYOUT, repository: resolve(dir) };
+      : { registry: LAYOUT_REGISTRY, repository: resolve(dir) };
   }
   try {
     return parseRepository(name);

@@ -5,9 +5,9 @@ import { getManifest, headManifest, type ManifestHead, putManifest } from './cli
 import { listReferrers } from './client/referrers.ts';
 import { listTags } from './client/tags.ts';
 import { type MountResult, mountBlob, patchUpload, putUpload, startUpload } from './client/uploads.ts';
-import { LAYOUT_REGISTRY, LayoutStore } from './layout.ts';
+import { LayoutStore } from './layout.ts';
 import type { Descriptor, RawManifest } from './manifest.ts';
-import { formatRepository, type Repository } from './reference.ts';
+import { formatRepository, LAYOUT_REGISTRY, type Repository } from './reference.ts';
 import type { ImageStore } from './store.ts';
 import type { TlsOptions } from './transport/agent.ts';
 import type { Credentials } from './transport/auth.ts';

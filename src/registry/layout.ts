@@ -11,10 +11,8 @@ import { sha256 } from './digest.ts';
 import { DigestMismatch, RegistryError } from './errors.ts';
 import { type Descriptor, MediaType, type RawManifest } from './manifest.ts';
 import type { Repository } from './reference.ts';
-import type { ImageStore } from './store.ts';
 
-/** The pseudo-registry of OCI image layout directories: `oci:<path>[:tag]`. */
-export const LAYOUT_REGISTRY = 'oci:';
+import type { ImageStore } from './store.ts';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 

@@ -104,8 +104,6 @@ export function parseManifest(raw: RawManifest): Manifest {
   throw new UnsupportedManifest(`manifest ${raw.digest} has an unknown media type "${mediaType}"`);
 }
 
-export const isIndexType = (mediaType: string): boolean => INDEX_TYPES.has(mediaType);
-
 function descriptor(value: unknown, manifest: string, where: string): Descriptor {
   const d = value as Partial<Record<keyof Descriptor, unknown>> | null;
   const ok =
@@ -119,9 +117,4 @@ function descriptor(value: unknown, manifest: string, where: string): Descriptor
     d.size >= 0;
   if (!ok) throw new RegistryError(`manifest ${manifest} has an invalid descriptor at ${where}`);
   return d as Descriptor;
-}
-
-export function platformString(p: Platform | undefined): string {
-  if (p === undefined) return 'unknown';
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }

@@ -137,31 +137,17 @@ export function parseReference(input: string): Reference {
   return { ...repo, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
 }
 
-/** `oci:<path>`: an OCI image layout directory, in the pseudo-registry `oci:`. */
-const LAYOUT_PREFIX = 'oci:';
-
-export const isLayoutReference = (input: string): boolean => input.startsWith(LAYOUT_PREFIX);
-
-/** `oci:./out/layout:v1` → the directory (resolved by `resolvePath`) and the tag, if any. */
-export function parseLayoutReference(input: string, resolvePath: (path: string) => string): Reference {
-  const rest = input.slice(LAYOUT_PREFIX.length);
-  const colon = rest.lastIndexOf(':');
-  const tagged = colon > rest.lastIndexOf('/') && colon !== -1;
-  const path = tagged ? rest.slice(0, colon) : rest;
-  const tag = tagged ? rest.slice(colon + 1) : undefined;
-  if (path === '') throw new InvalidReference(input, 'the layout directory is missing');
-  if (tag !== undefined && !isValidTag(tag)) throw new InvalidReference(input, `"${tag}" is not a valid tag`);
-  return { registry: LAYOUT_PREFIX, repository: resolvePath(path), ...(tag !== undefined && { tag }) };
-}
+/** The pseudo-registry of OCI image layout directories: `oci:<path>[:tag]`. */
+export const LAYOUT_REGISTRY = 'oci:';
 
 export function formatRepository(repo: Repository): string {
-  return repo.registry === LAYOUT_PREFIX ? `oci:${repo.repository}` : `${repo.registry}/${repo.repository}`;
+  return repo.registry === LAYOUT_REGISTRY ? `oci:${repo.repository}` : `${repo.registry}/${repo.repository}`;
 }
 
 export function formatReference(ref: Reference): string {
   let out = formatRepository(ref);
   if (ref.tag !== undefined) out += `:${ref.tag}`;
-  else if (ref.registry === LAYOUT_PREFIX && ref.digest !== undefined) return `${out}@${ref.digest}`;
+  else if (ref.registry === LAYOUT_REGISTRY && ref.digest !== undefined) return `${out}@${ref.digest}`;
   if (ref.digest !== undefined) out += `@${ref.digest}`;
   return out;
 }
