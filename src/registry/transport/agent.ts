@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent } from './undici.ts';
 
 export interface TlsOptions {
   /** Skip certificate verification (the registry is marked `insecure`). */

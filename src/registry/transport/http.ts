@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { NetworkError, RegistryError, TlsError } from '../errors.ts';
+import { request } from './undici.ts';
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -29,8 +30,9 @@ export const targetOf = (url: URL): string => `${url.host}${url.pathname}`;
 export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResponse> {
   const target = targetOf(req.url);
   try {
-    const res = await request(req.url, {
-      dispatcher,
+    const res = await request(dispatcher, {
+      origin: req.url.origin,
+      path: `${req.url.pathname}${req.url.search}`,
       method: req.method,
       headers: req.headers ?? {},
       ...(req.body !== undefined && { body: req.body }),
