@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { type BlobStream, getBlob, headBlob } from './client/blobs.ts';
 import { type Access, type RepoContext, repoContext } from './client/context.ts';
+import { RegistryFeatures } from './client/features.ts';
 import { getManifest, headManifest, type ManifestHead, putManifest } from './client/manifests.ts';
 import { listReferrers } from './client/referrers.ts';
 import { listTags } from './client/tags.ts';
@@ -34,7 +35,7 @@ export type ClientOptions = Omit<TransportOptions, 'registry' | 'tls' | 'credent
 /** Registries by name, one transport per registry and credential set. */
 export class RegistryClient {
   readonly #opts: ClientOptions;
-  readonly #transports = new Map<string, Transport>();
+  readonly #transports = new Map<string, { transport: Transport; features: RegistryFeatures }>();
 
   constructor(opts: ClientOptions) {
     this.#opts = opts;
@@ -44,21 +45,25 @@ export class RegistryClient {
     if (repo.registry === LAYOUT_REGISTRY) return new LayoutStore(repo);
     const how = this.#opts.accessFor(repo);
     const key = `${repo.registry}\n${how.key}`;
-    let transport = this.#transports.get(key);
-    if (transport === undefined) {
-      transport = new Transport({
+    let known = this.#transports.get(key);
+    if (known === undefined) {
+      const transport = new Transport({
         ...this.#opts,
         registry: repo.registry,
         ...(how.tls !== undefined && { tls: how.tls }),
         ...(how.credentials !== undefined && { credentials: how.credentials }),
       });
-      this.#transports.set(key, transport);
+      known = { transport, features: new RegistryFeatures() };
+      this.#transports.set(key, known);
     }
-    return new RepositoryClient(repo, repoContext(transport, repo.repository, access, signal));
+    return new RepositoryClient(
+      repo,
+      repoContext(known.transport, known.features, repo.repository, access, signal),
+    );
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#transports.values()].map((t) => t.close()));
+    await Promise.all([...this.#transports.values()].map((t) => t.transport.close()));
   }
 }
 

@@ -22,6 +22,10 @@ const DATA_CODES = new Set(['DIGEST_INVALID', 'SIZE_INVALID', 'BLOB_UPLOAD_INVAL
  * Makes a blob present in a destination repository with as few bytes on the wire as possible:
  * known there → nothing; present elsewhere on that registry → mount; otherwise stream it from the
  * source. One transfer per blob and destination registry at a time; later asks mount from the first.
+ *
+ * On a registry that has linked a mounted blob in this run, "is it here?" is asked as a mount from
+ * the destination repository itself: 201 means it is, 202 opens the upload — one request where a
+ * HEAD and a POST would be two. Elsewhere (a registry may answer every mount with 202) it is a HEAD.
  */
 export class BlobCopier {
   readonly #opts: BlobCopierOptions;
@@ -29,6 +33,8 @@ export class BlobCopier {
   readonly #present = new Map<string, Set<string>>();
   readonly #inflight = new Map<string, Promise<unknown>>();
   readonly #patchOnly = new Set<string>();
+  /** Destination registries that have linked a blob mounted from another repository in this run. */
+  readonly #mountsHonoured = new Set<string>();
 
   constructor(opts: BlobCopierOptions) {
     this.#opts = opts;
@@ -55,11 +61,21 @@ export class BlobCopier {
   }
 
   async #copyNew(desc: Descriptor, src: ImageStore, dst: ImageStore, key: string): Promise<number> {
+    const registry = dst.repo.registry;
     const from = this.#mountSource(key, src, dst);
+    const self = from === dst.repo.repository;
     // A refused mount (no pull right on the other repository, say) costs a stream, not the image.
     const mount =
-      from === undefined ? undefined : await dst.mountBlob(desc.digest, from).catch(() => undefined);
-    if (mount?.mounted) return 0;
+      from === undefined
+        ? undefined
+        : await dst.mountBlob(desc.digest, from).catch(() => {
+            if (self) this.#mountsHonoured.delete(registry);
+            return undefined;
+          });
+    if (mount?.mounted) {
+      if (!self) this.#mountsHonoured.add(registry);
+      return 0;
+    }
     let location = mount?.location;
     if (mount === undefined && (await dst.headBlob(desc.digest)) !== undefined) return 0;
     return withRetry(
@@ -73,11 +89,15 @@ export class BlobCopier {
     );
   }
 
-  /** A repository of the destination registry to mount from: one this run filled, or the source itself. */
+  /**
+   * A repository of the destination registry to mount from: one this run filled, the source itself,
+   * or the destination itself where mounts are honoured (see the class comment).
+   */
   #mountSource(key: string, src: ImageStore, dst: ImageStore): string | undefined {
     const known = this.#present.get(key);
     if (known !== undefined && known.size > 0) return known.values().next().value;
-    return src.repo.registry === dst.repo.registry ? src.repo.repository : undefined;
+    if (src.repo.registry === dst.repo.registry) return src.repo.repository;
+    return this.#mountsHonoured.has(dst.repo.registry) ? dst.repo.repository : undefined;
   }
 
   async #stream(desc: Descriptor, src: ImageStore, dst: ImageStore, session?: URL): Promise<number> {

@@ -3,9 +3,30 @@ import { type RepoContext, repoPath } from './context.ts';
 
 /**
  * OCI 1.1 referrers API: the manifests whose `subject` is this digest. `undefined` when the registry
- * does not offer the API (callers then use the `sha256-<hex>` tag schema).
+ * does not offer the API (callers then use the `sha256-<hex>` tag schema) — asked once per registry:
+ * the first answer settles it, and concurrent callers wait for it.
  */
 export async function listReferrers(ctx: RepoContext, digest: string): Promise<Descriptor[] | undefined> {
+  const { features } = ctx;
+  if (features.referrersApi !== undefined && !(await features.referrersApi)) return undefined;
+  if (features.referrersApi !== undefined) return ask(ctx, digest);
+  let settle: (supported: boolean) => void = () => {};
+  features.referrersApi = new Promise((resolve) => {
+    settle = resolve;
+  });
+  try {
+    const listed = await ask(ctx, digest);
+    settle(listed !== undefined);
+    return listed;
+  } catch (err) {
+    // Nothing learned: the next caller asks again.
+    features.referrersApi = undefined;
+    settle(true);
+    throw err;
+  }
+}
+
+async function ask(ctx: RepoContext, digest: string): Promise<Descriptor[] | undefined> {
   const res = await ctx.transport.request({
     method: 'GET',
     path: repoPath(ctx, `referrers/${digest}`),

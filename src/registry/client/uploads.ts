@@ -13,7 +13,7 @@ export async function mountBlob(ctx: RepoContext, digest: string, from: string):
   const res = await ctx.transport.request({
     method: 'POST',
     path: `${repoPath(ctx, 'blobs/uploads/')}?${query}`,
-    scopes: [...ctx.scopes, `repository:${from}:pull`],
+    scopes: from === ctx.name ? ctx.scopes : [...ctx.scopes, `repository:${from}:pull`],
     expect: [201, 202],
     headers: { 'content-length': '0' },
     ...(ctx.signal !== undefined && { signal: ctx.signal }),
