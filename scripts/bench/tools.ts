@@ -20,7 +20,7 @@ export interface ImageSyncRun extends Measured {
   readonly totals: { synced: number; skipped: number; failed: number; bytes: number } | undefined;
 }
 
-/** `node dist/cli/index.js --config … --proc N --report …` for every repository, all tags. */
+/** `node bin/image-sync.mjs --config … --proc N --report …` for every repository, all tags. */
 export async function runImageSync(
   cli: string,
   repos: readonly { readonly source: string; readonly tag?: string }[],

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
-export const CLI_ENTRY = resolve(import.meta.dirname, '../../dist/cli/index.js');
+/** The command users run: the launcher that loads dist/cli/index.js (see bin/image-sync.mjs). */
+export const CLI_ENTRY = resolve(import.meta.dirname, '../../bin/image-sync.mjs');
 
 export interface CliRun {
   readonly code: number;
