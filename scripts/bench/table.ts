@@ -113,17 +113,13 @@ export interface CountSummary {
   readonly uploads: number;
 }
 
+/** The timings of a Sample that a summary takes the median of. */
+type Timing = 'wallMs' | 'cpuMs' | 'rssKb' | 'rssMaxKb' | 'processes' | 'registriesCpuMs' | 'otherCpuMs';
+
 /** The median of each number over the runs of one tool and scenario. */
-export interface Summary {
+export interface Summary extends Pick<Sample, Timing> {
   /** Timed runs. */
   readonly runs: number;
-  readonly wallMs: number;
-  readonly cpuMs: number;
-  readonly rssKb: number;
-  readonly rssMaxKb: number;
-  readonly processes: number;
-  readonly registriesCpuMs: number;
-  readonly otherCpuMs: number;
   readonly counts: CountSummary | undefined;
   readonly tags: number;
   /** Worst over all the runs. */

@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import {
+  given,
   parseBoolean,
   parseNonNegativeInt,
   parsePlatforms,
@@ -43,14 +44,14 @@ export function readInputs(): ActionInputs {
   const platforms = optional('platforms');
   const shard = optional('shard');
   return {
-    ...pick('config', optional('config')),
-    ...pick('authFile', optional('auth-file')),
-    ...pick('imagesFile', optional('images-file')),
-    ...pick('images', optional('images')),
+    ...given('config', optional('config')),
+    ...given('authFile', optional('auth-file')),
+    ...given('imagesFile', optional('images-file')),
+    ...given('images', optional('images')),
     concurrency: parsePositiveInt('input "concurrency"', core.getInput('concurrency') || '5'),
     retries: parseNonNegativeInt('input "retries"', core.getInput('retries') || '2'),
-    ...pick('registry', optional('registry')),
-    ...pick('namespace', optional('namespace')),
+    ...given('registry', optional('registry')),
+    ...given('namespace', optional('namespace')),
     ...(platforms !== undefined && { platforms: parsePlatforms('input "platforms"', platforms) }),
     force: flag('force', false),
     dryRun: flag('dry-run', false),
@@ -59,10 +60,6 @@ export function readInputs(): ActionInputs {
     referrers: flag('referrers', true),
     quotaFloor: parseNonNegativeInt('input "quota-floor"', core.getInput('quota-floor') || '5'),
     summary: flag('summary', true),
-    ...pick('githubToken', githubToken),
+    ...given('githubToken', githubToken),
   };
-}
-
-function pick<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import {
+  given,
   parseNonNegativeInt,
   parseOsArch,
   parsePlatforms,
@@ -110,26 +111,22 @@ export function parseArgs(
   ];
   const shard = str('shard');
   return {
-    ...optional('config', str('config')),
-    ...optional('auth', str('auth')),
-    ...optional('images', str('images')),
+    ...given('config', str('config')),
+    ...given('auth', str('auth')),
+    ...given('images', str('images')),
     proc: parsePositiveInt('flag --proc', str('proc') ?? '5'),
     retries: parseNonNegativeInt('flag --retries', str('retries') ?? '2'),
     ...(platforms.length > 0 && { platforms }),
     force: o.force === true,
     dryRun: o.dryRun === true,
-    ...optional('log', str('log')),
-    ...optional('report', str('report')),
-    ...optional('outputSuccessImages', str('outputSuccessImages')),
+    ...given('log', str('log')),
+    ...given('report', str('report')),
+    ...given('outputSuccessImages', str('outputSuccessImages')),
     outputImagesFormat: str('outputImagesFormat') === 'json' ? 'json' : 'yaml',
-    ...optional('registry', str('registry')),
-    ...optional('namespace', str('namespace')),
+    ...given('registry', str('registry')),
+    ...given('namespace', str('namespace')),
     ...(shard !== undefined && { shard: parseShard('flag --shard', shard) }),
     referrers: o.referrers !== false,
     quotaFloor: parseNonNegativeInt('flag --quota-floor', str('quotaFloor') ?? '5'),
   };
-}
-
-function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }

@@ -8,6 +8,11 @@ import { PLATFORM_PART, parsePlatformList, splitList } from './platforms.ts';
  * value: `flag --proc`, `input "concurrency"`. Each throws a ConfigError naming it and the problem.
  */
 
+/** `{ [key]: value }` when the value was given, `{}` when not: spread into options without `undefined` fields. */
+export function given<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
 const fail = (name: string, message: string): never => {
   throw new ConfigError([{ file: name, message }]);
 };

@@ -8,8 +8,8 @@ import { type RepoContext, repoPath } from './context.ts';
  */
 export async function listReferrers(ctx: RepoContext, digest: string): Promise<Descriptor[] | undefined> {
   const { features } = ctx;
-  if (features.referrersApi !== undefined && !(await features.referrersApi)) return undefined;
-  if (features.referrersApi !== undefined) return ask(ctx, digest);
+  const known = features.referrersApi;
+  if (known !== undefined) return (await known) ? ask(ctx, digest) : undefined;
   let settle: (supported: boolean) => void = () => {};
   features.referrersApi = new Promise((resolve) => {
     settle = resolve;

@@ -5,6 +5,28 @@ import { sha256 } from '../../../src/registry/digest.ts';
 import type { ImageStore } from '../../../src/registry/store.ts';
 import { BlobCopier } from '../../../src/sync/blobs.ts';
 
+/** A store whose every method throws: the tests below override what BlobCopier may call. */
+function refusing(registry: string, repository: string): ImageStore {
+  const no = (): never => {
+    throw new Error('not a call BlobCopier makes here');
+  };
+  return {
+    repo: { registry, repository },
+    name: `${registry}/${repository}`,
+    headManifest: no,
+    getManifest: no,
+    putManifest: no,
+    headBlob: no,
+    getBlob: no,
+    mountBlob: no,
+    startUpload: no,
+    putUpload: no,
+    patchUpload: no,
+    listTags: no,
+    listReferrers: no,
+  };
+}
+
 /** A destination registry in memory: repositories holding blobs, honouring mounts or not. */
 class FakeRegistry {
   readonly repos = new Map<string, Set<string>>();
@@ -18,12 +40,8 @@ class FakeRegistry {
   store(repository: string): ImageStore {
     const held = () => this.repos.get(repository) ?? new Set<string>();
     const hold = (digest: string) => this.repos.set(repository, held().add(digest));
-    const fail = (): never => {
-      throw new Error('not used by BlobCopier');
-    };
     return {
-      repo: { registry: 'dest.example', repository },
-      name: `dest.example/${repository}`,
+      ...refusing('dest.example', repository),
       headBlob: async (digest) => {
         this.calls.push(`HEAD ${repository} ${digest.slice(7, 10)}`);
         return held().has(digest) ? 1 : undefined;
@@ -48,38 +66,17 @@ class FakeRegistry {
         this.calls.push(`PUT ${repository} ${digest.slice(7, 10)}`);
         hold(digest);
       },
-      patchUpload: fail,
-      headManifest: fail,
-      getManifest: fail,
-      putManifest: fail,
-      getBlob: fail,
-      listTags: fail,
-      listReferrers: fail,
     };
   }
 }
 
 function source(blobs: Map<string, Buffer>): ImageStore {
-  const none = (): never => {
-    throw new Error('not a source call');
-  };
   return {
-    repo: { registry: 'src.example', repository: 'lib/app' },
-    name: 'src.example/lib/app',
+    ...refusing('src.example', 'lib/app'),
     getBlob: async (digest) => ({
       body: Readable.from([blobs.get(digest)!]),
       size: blobs.get(digest)!.length,
     }),
-    headBlob: none,
-    mountBlob: none,
-    startUpload: none,
-    putUpload: none,
-    patchUpload: none,
-    headManifest: none,
-    getManifest: none,
-    putManifest: none,
-    listTags: none,
-    listReferrers: none,
   };
 }
 
