@@ -43,6 +43,29 @@ export class RegistryClient {
 
   repository(repo: Repository, access: Access, signal?: AbortSignal): ImageStore {
     if (repo.registry === LAYOUT_REGISTRY) return new LayoutStore(repo);
+    const known = this.#registry(repo);
+    return new RepositoryClient(
+      repo,
+      repoContext(known.transport, known.features, repo.repository, access, signal),
+    );
+  }
+
+  /**
+   * Starts pinging the registries of these repositories now, so that their handshakes overlap each
+   * other and the planning instead of waiting for each registry's first request. Nothing is lost on
+   * failure: a failed ping is forgotten, and the first request that needs the registry pings again
+   * and reports what went wrong.
+   */
+  connect(repos: Iterable<Repository>): void {
+    for (const repo of repos) {
+      if (repo.registry === LAYOUT_REGISTRY) continue;
+      this.#registry(repo)
+        .transport.base()
+        .catch(() => {});
+    }
+  }
+
+  #registry(repo: Repository): { transport: Transport; features: RegistryFeatures } {
     const how = this.#opts.accessFor(repo);
     const key = `${repo.registry}\n${how.key}`;
     let known = this.#transports.get(key);
@@ -56,10 +79,7 @@ export class RegistryClient {
       known = { transport, features: new RegistryFeatures() };
       this.#transports.set(key, known);
     }
-    return new RepositoryClient(
-      repo,
-      repoContext(known.transport, known.features, repo.repository, access, signal),
-    );
+    return known;
   }
 
   async close(): Promise<void> {

@@ -26,16 +26,25 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   const src = ctx.client.repository(task.source, 'pull', ctx.signal);
   const dst = ctx.client.repository(task.destination, ctx.dryRun ? 'pull' : 'push', ctx.signal);
   const srcRef = task.source.digest ?? task.source.tag ?? 'latest';
-  const head = await src.headManifest(srcRef);
+  const filtering = task.platforms !== undefined && task.platforms.length > 0;
+  const compare = !ctx.force && !filtering;
+  const named = task.destination.tag ?? task.destination.digest;
+  // Both sides at once where the destination reference is known: a no-op image is one round trip, not two.
+  const [srcHead, dstHead] = await Promise.allSettled([
+    src.headManifest(srcRef),
+    compare && named !== undefined ? dst.headManifest(named) : undefined,
+  ]);
+  if (srcHead.status === 'rejected') throw srcHead.reason;
+  const head = srcHead.value;
   if (head === undefined) {
     throw new RegistryError(`${formatReference(task.source)} was not found`, {
       status: 404,
       errors: [{ code: 'MANIFEST_UNKNOWN' }],
     });
   }
+  if (dstHead.status === 'rejected') throw dstHead.reason;
   const sourceDigest = head.digest ?? (await src.getManifest(srcRef)).digest;
-  const dstRef = task.destination.tag ?? task.destination.digest ?? sourceDigest;
-  const filtering = task.platforms !== undefined && task.platforms.length > 0;
+  const dstRef = named ?? sourceDigest;
   const withReferrers = async (outcome: Omit<CopyOutcome, 'referrers'>): Promise<CopyOutcome> => {
     // A filtered index has a digest of its own: signatures of the source's would not verify against it.
     const referrers =
@@ -45,7 +54,8 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
     return { ...outcome, referrers };
   };
 
-  if (!ctx.force && !filtering && (await dst.headManifest(dstRef))?.digest === sourceDigest) {
+  const current = named === undefined && compare ? await dst.headManifest(dstRef) : dstHead.value;
+  if (compare && current?.digest === sourceDigest) {
     return withReferrers({ status: 'skipped', digest: sourceDigest, bytes: 0 });
   }
 

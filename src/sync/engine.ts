@@ -25,6 +25,7 @@ export async function sync(
 ): Promise<SyncReport> {
   const started = performance.now();
   const mine = shardRules(rules, opts.shard);
+  client.connect(mine.flatMap((r) => [r.source, ...r.destinations.map((d) => d.repo)]));
   const { tasks: planned, failures } = await planTasks(mine, client, opts);
   const { tasks, conflicts } = dedupe(planned);
   opts.emit({ type: 'planned', tasks, unplanned: failures.length });

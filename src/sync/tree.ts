@@ -6,7 +6,7 @@ import type { BlobCopier } from './blobs.ts';
 import type { SyncEvent } from './types.ts';
 
 export interface CopyContext {
-  readonly client: RegistryClient;
+  readonly client: Pick<RegistryClient, 'repository'>;
   readonly blobs: BlobCopier;
   readonly force: boolean;
   readonly dryRun: boolean;

@@ -4,28 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../../src/registry/digest.ts';
 import type { ImageStore } from '../../../src/registry/store.ts';
 import { BlobCopier } from '../../../src/sync/blobs.ts';
-
-/** A store whose every method throws: the tests below override what BlobCopier may call. */
-function refusing(registry: string, repository: string): ImageStore {
-  const no = (): never => {
-    throw new Error('not a call BlobCopier makes here');
-  };
-  return {
-    repo: { registry, repository },
-    name: `${registry}/${repository}`,
-    headManifest: no,
-    getManifest: no,
-    putManifest: no,
-    headBlob: no,
-    getBlob: no,
-    mountBlob: no,
-    startUpload: no,
-    putUpload: no,
-    patchUpload: no,
-    listTags: no,
-    listReferrers: no,
-  };
-}
+import { refusing } from '../../support/stores.ts';
 
 /** A destination registry in memory: repositories holding blobs, honouring mounts or not. */
 class FakeRegistry {
