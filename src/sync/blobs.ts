@@ -4,6 +4,7 @@ import { RegistryError } from '../registry/errors.ts';
 import type { Descriptor } from '../registry/manifest.ts';
 import type { ImageStore } from '../registry/store.ts';
 import { toNetworkError } from '../registry/transport/http.ts';
+import { readBuffers } from '../registry/transport/read-buffers.ts';
 import { type RetryPolicy, withRetry } from '../registry/transport/retry.ts';
 
 export interface BlobCopierOptions {
@@ -103,7 +104,10 @@ export class BlobCopier {
   async #stream(desc: Descriptor, src: ImageStore, dst: ImageStore, session?: URL): Promise<number> {
     const location = session ?? (await dst.startUpload());
     const blob = await src.getBlob(desc.digest);
-    const verifier = new VerifyingStream(desc.digest, desc.size, this.#opts.onBytes);
+    const verifier = new VerifyingStream(desc.digest, desc.size, (n) => {
+      readBuffers.received(n);
+      this.#opts.onBytes?.(n);
+    });
     // Not `pipeline`: it would hand an upload's failure back to the download as "premature close"
     // and blame the source for what the destination said. Only the download's own errors count here.
     let downloadFailure: unknown;
