@@ -7,12 +7,14 @@ import { runInNewContext } from 'node:vm';
  * Node reads each socket into a new 64 KB buffer, and only a garbage collection frees it. A scavenge
  * of the young generation would do so cheaply, but V8 scavenges when that generation fills with
  * objects, and a blob stream makes few: the buffers pile up until V8's external-memory limit starts
- * a full mark-compact instead, and on a small heap one mark-compact leads to the next. Measured on
- * the benchmark's mirror (`npm run bench`: 1 GB in 155 blobs, cold sync at --proc 8, 3 rounds each): 41–44 mark-compacts
- * a run, whose marking threads took a fifth of the process's CPU. A scavenge every 4 MB streamed
- * brought that to 3–8 mark-compacts, CPU from 4.9 s to 3.9 s and peak RSS from 170 MB to 125 MB.
- * Every 16 MB or more was not enough on some runs (V8 grew its young generation and fell back into
- * back-to-back mark-compacts); every 2 MB cost more scavenges than it saved.
+ * a full mark-compact instead, and on a small heap one mark-compact leads to the next.
+ *
+ * Measured on the benchmark's mirror (`npm run bench`: 1 GB in 155 blobs, cold sync at --proc 8,
+ * 3 rounds each): 41–44 mark-compacts a run, whose marking threads took a fifth of the process's
+ * CPU. A scavenge every 4 MB streamed brought that to 3–8 mark-compacts, CPU from 4.9 s to 3.9 s
+ * and peak RSS from 170 MB to 125 MB. Every 16 MB or more was not enough on some runs (V8 grew its
+ * young generation and fell back into back-to-back mark-compacts); every 2 MB cost more scavenges
+ * than it saved.
  */
 export class ReadBufferReclaimer {
   readonly #everyBytes: number;
