@@ -1,9 +1,9 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import pkg from '../../package.json' with { type: 'json' };
-import { ConfigError, loadConfig } from '../config/index.ts';
+import { ConfigError, type LoadedConfig, loadConfig } from '../config/index.ts';
 import { explain } from '../report/explain.ts';
 import { toJsonReport } from '../report/json.ts';
 import { describeResult } from '../report/lines.ts';
@@ -20,7 +20,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const redact = new Redactor();
   const env = process.env;
   let opts: CliOptions;
-  let config: Awaited<ReturnType<typeof loadConfig>>;
+  let config: LoadedConfig;
   try {
     const parsed = parseArgs(argv, pkg.version, (text) => process.stdout.write(text));
     if (typeof parsed === 'number') return parsed;
@@ -40,11 +40,33 @@ export async function run(argv: readonly string[]): Promise<number> {
     return 2;
   }
 
-  const logFile: WriteStream | undefined =
-    opts.log === undefined ? undefined : createWriteStream(opts.log, { flags: 'a' });
+  let logFd: number | undefined;
+  try {
+    logFd = opts.log === undefined ? undefined : openSync(opts.log, 'a');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    process.stderr.write(`image-sync: flag --log: "${opts.log}" cannot be opened for writing (${why})\n`);
+    return 2;
+  }
+  try {
+    return await syncLogged(opts, config, redact, logFd);
+  } finally {
+    if (logFd !== undefined) closeSync(logFd);
+  }
+}
+
+async function syncLogged(
+  opts: CliOptions,
+  config: LoadedConfig,
+  redact: Redactor,
+  logFd: number | undefined,
+): Promise<number> {
+  const env = process.env;
+  // Written synchronously, as Node writes a stderr that is a file: each line lands in order, at
+  // once, and before any exit; an asynchronous stream cost a thread-pool round trip per line.
   const write = (line: string) => {
     const text = `${new Date().toISOString()} ${redact.apply(line)}\n`;
-    if (logFile !== undefined) logFile.write(text);
+    if (logFd !== undefined) writeSync(logFd, text);
     else process.stderr.write(text);
   };
   const logger: Logger = {
@@ -94,7 +116,6 @@ export async function run(argv: readonly string[]): Promise<number> {
   for (const w of report.warnings) logger.warn(w);
   logger.info(progress.line());
   await writeOutputs(opts, report, (text) => redact.apply(text));
-  await new Promise<void>((done) => (logFile === undefined ? done() : logFile.end(done)));
   const t = report.totals;
   process.stderr.write(
     `${report.dryRun ? `${t.planned} to copy` : `${t.synced} synced`}, ${t.skipped} skipped, ${t.failed} failed\n`,

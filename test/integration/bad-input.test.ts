@@ -410,6 +410,12 @@ const CASES: readonly Case[] = [
     expect: [['flag --platform', '"linux" is not a platform (os/architecture[/variant], e.g. linux/amd64)']],
   },
   {
+    name: 'a --log file that cannot be opened',
+    files: yaml('images:', `  ${VALID}`),
+    args: [...CONFIG, '--log', 'nowhere/run.log'],
+    expect: [['flag --log', '"nowhere/run.log" cannot be opened for writing (ENOENT)']],
+  },
+  {
     name: 'an unknown flag',
     files: yaml('images:', `  ${VALID}`),
     args: [...CONFIG, '--concurrency', '3'],
