@@ -32,10 +32,16 @@ export type ClientOptions = Omit<TransportOptions, 'registry' | 'tls' | 'credent
   readonly accessFor: (repo: Repository) => RepositoryAccess;
 };
 
+/** What the client keeps per registry and credential set. */
+interface KnownRegistry {
+  readonly transport: Transport;
+  readonly features: RegistryFeatures;
+}
+
 /** Registries by name, one transport per registry and credential set. */
 export class RegistryClient {
   readonly #opts: ClientOptions;
-  readonly #transports = new Map<string, { transport: Transport; features: RegistryFeatures }>();
+  readonly #transports = new Map<string, KnownRegistry>();
 
   constructor(opts: ClientOptions) {
     this.#opts = opts;
@@ -65,7 +71,7 @@ export class RegistryClient {
     }
   }
 
-  #registry(repo: Repository): { transport: Transport; features: RegistryFeatures } {
+  #registry(repo: Repository): KnownRegistry {
     const how = this.#opts.accessFor(repo);
     const key = `${repo.registry}\n${how.key}`;
     let known = this.#transports.get(key);

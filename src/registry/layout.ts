@@ -11,7 +11,6 @@ import { sha256 } from './digest.ts';
 import { DigestMismatch, RegistryError } from './errors.ts';
 import { type Descriptor, MediaType, type RawManifest } from './manifest.ts';
 import type { Repository } from './reference.ts';
-
 import type { ImageStore } from './store.ts';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';

@@ -69,28 +69,29 @@ export async function copyOnce(
   digest: string,
   copy: () => Promise<number>,
 ): Promise<number> {
-  const key = `${dst.name}@${digest}`;
-  const running = ctx.manifestsCopied.get(key);
-  if (running !== undefined) {
-    await running;
-    return 0;
-  }
-  const job = copy();
-  ctx.manifestsCopied.set(key, job);
-  job.catch(() => ctx.manifestsCopied.delete(key));
-  return job;
+  const { job, started } = shared(ctx.manifestsCopied, `${dst.name}@${digest}`, copy);
+  if (started) return job;
+  await job;
+  return 0;
 }
 
 /** A source manifest by digest, fetched (a pull) at most once per run. */
 export function sourceManifest(ctx: CopyContext, src: ImageStore, digest: string): Promise<RawManifest> {
-  const key = `${src.name}@${digest}`;
-  let fetched = ctx.sourceManifests.get(key);
-  if (fetched === undefined) {
-    fetched = src.getManifest(digest);
-    ctx.sourceManifests.set(key, fetched);
-    fetched.catch(() => ctx.sourceManifests.delete(key));
-  }
-  return fetched;
+  return shared(ctx.sourceManifests, `${src.name}@${digest}`, () => src.getManifest(digest)).job;
+}
+
+/** The job under `key`, started now if there is none; a failed job is forgotten, so the next asker starts again. */
+function shared<T>(
+  jobs: Map<string, Promise<T>>,
+  key: string,
+  start: () => Promise<T>,
+): { job: Promise<T>; started: boolean } {
+  const running = jobs.get(key);
+  if (running !== undefined) return { job: running, started: false };
+  const job = start();
+  jobs.set(key, job);
+  job.catch(() => jobs.delete(key));
+  return { job, started: true };
 }
 
 async function copyBlobs(

@@ -160,7 +160,10 @@ export class Transport {
         scopes,
         credentials,
         userAgent: this.#userAgent,
-        onSecret: this.#opts.onSecret ?? (() => {}),
+        onSecret: (secret) => {
+          this.#sent.add(secret);
+          this.#opts.onSecret?.(secret);
+        },
         scrub: this.#sent.scrub,
       }),
     );
@@ -179,7 +182,6 @@ export class Transport {
       const headers: Record<string, string> = { ...req.headers };
       if (auth !== undefined) {
         this.#assertMayAuthenticate(url, 'send credentials to');
-        this.#sent.addHeader(auth);
         headers.authorization = auth;
       }
       const res = await this.#send({
