@@ -11,7 +11,7 @@ export class Progress {
   readonly #started = performance.now();
 
   onEvent(event: SyncEvent): void {
-    if (event.type === 'planned') this.#total = event.tasks.length + event.unplanned;
+    if (event.type === 'planned') this.#total += event.tasks.length + event.unplanned;
     else if (event.type === 'bytes') this.#bytes += event.bytes;
     else if (event.type === 'task-finished') {
       this.#done++;

@@ -2,11 +2,19 @@ import pLimit from 'p-limit';
 import type { Rule } from '../config/index.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import type { Platform } from '../registry/manifest.ts';
-import { formatRepository } from '../registry/reference.ts';
-import { type ExecuteOptions, executeTasks } from './executor.ts';
-import { dedupe, expandRule, needsTagList, originOf, type Shard, shardRules } from './plan.ts';
+import { formatRepository, type Repository } from '../registry/reference.ts';
+import { type ExecuteOptions, startExecution } from './executor.ts';
+import {
+  dedupe,
+  expandRule,
+  needsTagList,
+  originOf,
+  planningGroups,
+  type Shard,
+  shardRules,
+} from './plan.ts';
 import { type SyncReport, totalsOf } from './results.ts';
-import type { Task, TaskResult } from './types.ts';
+import type { TaskResult } from './types.ts';
 
 export interface SyncOptions extends Omit<ExecuteOptions, 'blobConcurrency'> {
   readonly blobConcurrency?: number;
@@ -17,51 +25,71 @@ export interface SyncOptions extends Omit<ExecuteOptions, 'blobConcurrency'> {
   readonly shard?: Shard;
 }
 
-/** Rules in, one result per destination tag out: list tags, plan, copy, retry. */
+/** The client calls the engine makes. */
+export type SyncClient = Pick<RegistryClient, 'connect' | 'repository'>;
+
+/**
+ * Rules in, one result per destination tag out: list tags, plan, copy, retry. A group of rules
+ * starts copying as soon as its own tag lists are in, not when every source has been listed.
+ */
 export async function sync(
   rules: readonly Rule[],
-  client: RegistryClient,
+  client: SyncClient,
   opts: SyncOptions,
 ): Promise<SyncReport> {
   const started = performance.now();
   const mine = shardRules(rules, opts.shard);
   client.connect(mine.flatMap((r) => [r.source, ...r.destinations.map((d) => d.repo)]));
-  const { tasks: planned, failures } = await planTasks(mine, client, opts);
-  const { tasks, conflicts } = dedupe(planned);
-  opts.emit({ type: 'planned', tasks, unplanned: failures.length });
-  const done = await executeTasks(tasks, client, {
+  const execution = startExecution(client, {
     ...opts,
     blobConcurrency: opts.blobConcurrency ?? opts.concurrency * 2,
   });
-  const results = [...failures, ...done];
+  const listTags = tagLister(client, opts);
+  const groups = await Promise.all(
+    planningGroups(mine).map(async (group) => {
+      const { tasks: planned, failures } = await planGroup(group, listTags, opts);
+      const { tasks, conflicts } = dedupe(planned);
+      opts.emit({ type: 'planned', tasks, unplanned: failures.length });
+      execution.add(tasks);
+      return { failures, conflicts };
+    }),
+  );
+  const done = await execution.finish();
+  const results = [...groups.flatMap((g) => g.failures), ...inRulesOrder(done, mine)];
   return {
     results,
     totals: totalsOf(results, Math.round(performance.now() - started)),
     dryRun: opts.dryRun,
-    warnings: conflicts,
+    warnings: groups.flatMap((g) => g.conflicts),
   };
 }
 
-/** Lists the source tags each rule needs (each source once); a source that cannot be listed fails its destinations. */
-async function planTasks(rules: readonly Rule[], client: RegistryClient, opts: SyncOptions) {
+/** Each source repository listed once, however many rules read it. */
+function tagLister(client: SyncClient, opts: SyncOptions): (source: Repository) => Promise<string[]> {
   const limit = pLimit(opts.concurrency);
   const listings = new Map<string, Promise<string[]>>();
-  const list = (rule: Rule) => {
-    const key = formatRepository(rule.source);
+  return (source) => {
+    const key = formatRepository(source);
     let listing = listings.get(key);
     if (listing === undefined) {
-      listing = limit(() => client.repository(rule.source, 'pull', opts.abort).listTags());
+      listing = limit(() => client.repository(source, 'pull', opts.abort).listTags());
       listings.set(key, listing);
     }
     return listing;
   };
-  const tasks: Task[] = [];
+}
+
+/** The tasks of a group of rules, in rules' order; a source that cannot be listed fails its destinations. */
+async function planGroup(
+  rules: readonly Rule[],
+  listTags: (source: Repository) => Promise<string[]>,
+  opts: SyncOptions,
+) {
   const failures: TaskResult[] = [];
-  await Promise.all(
+  const expanded = await Promise.all(
     rules.map(async (rule) => {
       try {
-        const tags = needsTagList(rule) ? await list(rule) : undefined;
-        tasks.push(...expandRule(rule, tags, opts));
+        return expandRule(rule, needsTagList(rule) ? await listTags(rule.source) : undefined, opts);
       } catch (error) {
         for (const dest of rule.destinations) {
           const result: TaskResult = {
@@ -78,17 +106,18 @@ async function planTasks(rules: readonly Rule[], client: RegistryClient, opts: S
           failures.push(result);
           opts.emit({ type: 'task-finished', result });
         }
+        return [];
       }
     }),
   );
-  return { tasks: sortStable(tasks, rules), failures };
+  return { tasks: expanded.flat(), failures };
 }
 
-/** Rules' order, whatever order their tag lists arrived in. */
-function sortStable(tasks: Task[], rules: readonly Rule[]): Task[] {
+/** Rules' order, whatever order the groups' tag lists arrived in. */
+function inRulesOrder(results: TaskResult[], rules: readonly Rule[]): TaskResult[] {
   const order = new Map(rules.map((r, i) => [originOf(r), i]));
-  return tasks
-    .map((t, i) => ({ t, i }))
-    .sort((a, b) => (order.get(a.t.origin) ?? 0) - (order.get(b.t.origin) ?? 0) || a.i - b.i)
-    .map(({ t }) => t);
+  return results
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => (order.get(a.r.origin) ?? 0) - (order.get(b.r.origin) ?? 0) || a.i - b.i)
+    .map(({ r }) => r);
 }

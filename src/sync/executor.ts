@@ -1,5 +1,4 @@
 import pLimit from 'p-limit';
-import type { RegistryClient } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
 import { formatReference, type Repository } from '../registry/reference.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from '../registry/transport/retry.ts';
@@ -35,11 +34,14 @@ function isPermanent(err: unknown): boolean {
   return [400, 401, 403, 404].includes(err.status);
 }
 
-export async function executeTasks(
-  tasks: readonly Task[],
-  client: RegistryClient,
-  opts: ExecuteOptions,
-): Promise<TaskResult[]> {
+/** Tasks run as they are added; `finish` waits for them, retries what may pass another time, and reports. */
+export interface Execution {
+  add(tasks: readonly Task[]): void;
+  /** Results in the order the tasks were added. Call once, after the last `add`. */
+  finish(): Promise<TaskResult[]>;
+}
+
+export function startExecution(client: CopyContext['client'], opts: ExecuteOptions): Execution {
   const images = pLimit(opts.concurrency);
   const blobs = new BlobCopier({
     limit: pLimit(opts.blobConcurrency),
@@ -59,23 +61,30 @@ export async function executeTasks(
     ...(opts.mayPull !== undefined && { mayPull: opts.mayPull }),
     ...(opts.abort !== undefined && { signal: opts.abort }),
   };
-  const results = new Map<number, TaskResult>();
-  let pending = tasks.map((_, i) => i);
+  const tasks: Task[] = [];
+  const results: TaskResult[] = [];
+  const firstPass: Promise<void>[] = [];
+  const attempt = (i: number, pass: number) =>
+    images(async () => {
+      const result = await runTask(tasks[i]!, pass + 1, ctx, opts);
+      results[i] = result;
+      if (pass === opts.retries || !willRetry(result, opts)) opts.emit({ type: 'task-finished', result });
+    });
 
-  for (let pass = 0; pass <= opts.retries && pending.length > 0; pass++) {
-    const last = pass === opts.retries;
-    await Promise.all(
-      pending.map((i) =>
-        images(async () => {
-          const result = await runTask(tasks[i]!, pass + 1, ctx, opts);
-          results.set(i, result);
-          if (last || !willRetry(result, opts)) opts.emit({ type: 'task-finished', result });
-        }),
-      ),
-    );
-    pending = pending.filter((i) => willRetry(results.get(i)!, opts));
-  }
-  return tasks.map((_, i) => results.get(i)!);
+  return {
+    add(added) {
+      for (const task of added) firstPass.push(attempt(tasks.push(task) - 1, 0));
+    },
+    async finish() {
+      await Promise.all(firstPass);
+      const retryable = () => tasks.flatMap((_, i) => (willRetry(results[i]!, opts) ? [i] : []));
+      for (let pass = 1, pending = retryable(); pass <= opts.retries && pending.length > 0; pass++) {
+        await Promise.all(pending.map((i) => attempt(i, pass)));
+        pending = retryable();
+      }
+      return results;
+    },
+  };
 }
 
 function willRetry(result: TaskResult, opts: ExecuteOptions): boolean {

@@ -83,6 +83,34 @@ export function dedupe(tasks: readonly Task[]): { tasks: Task[]; conflicts: stri
   return { tasks: [...seen.values()], conflicts };
 }
 
+/**
+ * Rules that write into a common destination repository, grouped, each group in rules' order. A
+ * group is planned as one (its tag lists, then `dedupe`), so groups start copying without waiting
+ * for each other while the first rule to claim a tag still keeps it.
+ */
+export function planningGroups(rules: readonly Rule[]): Rule[][] {
+  const root = rules.map((_, i) => i);
+  const find = (i: number): number => {
+    while (root[i] !== i) i = root[i]!;
+    return i;
+  };
+  const owner = new Map<string, number>();
+  rules.forEach((rule, i) => {
+    for (const dest of rule.destinations) {
+      const key = formatRepository(dest.repo);
+      const first = owner.get(key);
+      if (first === undefined) owner.set(key, i);
+      else root[find(i)] = find(first);
+    }
+  });
+  const groups = new Map<number, Rule[]>();
+  rules.forEach((rule, i) => {
+    const key = find(i);
+    groups.set(key, [...(groups.get(key) ?? []), rule]);
+  });
+  return [...groups.values()];
+}
+
 /** Stable across runs and machines, so matrix jobs agree on who owns what without talking. */
 export function shardOf(repo: Repository, count: number): number {
   const hash = createHash('sha256').update(formatRepository(repo)).digest();

@@ -37,7 +37,10 @@ export interface TaskResult {
 }
 
 export type SyncEvent =
-  /** `unplanned`: destinations already failed while planning (their source could not be listed). */
+  /**
+   * Once per group of rules that share destination repositories, before any of its tasks start.
+   * `unplanned`: destinations already failed while planning (their source could not be listed).
+   */
   | { readonly type: 'planned'; readonly tasks: readonly Task[]; readonly unplanned: number }
   | { readonly type: 'task-started'; readonly task: Task }
   | { readonly type: 'task-finished'; readonly result: TaskResult }

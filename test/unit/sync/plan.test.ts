@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Rule } from '../../../src/config/index.ts';
 import { formatReference, parseRepository } from '../../../src/registry/reference.ts';
-import { dedupe, expandRule, shardOf, shardRules } from '../../../src/sync/plan.ts';
+import { dedupe, expandRule, planningGroups, shardOf, shardRules } from '../../../src/sync/plan.ts';
 import type { Task } from '../../../src/sync/types.ts';
 
 const D = `sha256:${'d'.repeat(64)}`;
@@ -93,6 +93,34 @@ describe('dedupe', () => {
     expect(pairs(tasks)).toEqual(['a.io/x:1 -> c.io/d:1']);
     expect(conflicts).toHaveLength(1);
     expect(conflicts[0]).toContain('c.io/d:1 is the destination of both a.io/x:1');
+  });
+});
+
+describe('planningGroups', () => {
+  const sources = (groups: Rule[][]) => groups.map((g) => g.map((r) => r.source.repository));
+  it('plans rules with destinations of their own apart', () => {
+    const rules = [
+      rule('q.io/a', { kind: 'all' }, [['r.io/m/a']]),
+      rule('q.io/b', { kind: 'all' }, [['r.io/m/b']]),
+    ];
+    expect(sources(planningGroups(rules))).toEqual([['a'], ['b']]);
+  });
+  it('plans rules that share a destination repository together, in rules’ order', () => {
+    const rules = [
+      rule('q.io/a', { kind: 'all' }, [['r.io/m/x']]),
+      rule('q.io/b', { kind: 'all' }, [['r.io/m/b']]),
+      rule('q.io/c', { kind: 'list', tags: ['1'] }, [['r.io/m/x', ['one']]]),
+    ];
+    expect(sources(planningGroups(rules))).toEqual([['a', 'c'], ['b']]);
+  });
+  it('joins two groups through a rule that writes into both', () => {
+    const rules = [
+      rule('q.io/a', { kind: 'all' }, [['r.io/m/x']]),
+      rule('q.io/b', { kind: 'all' }, [['r.io/m/y']]),
+      rule('q.io/c', { kind: 'all' }, [['r.io/m/z']]),
+      rule('q.io/d', { kind: 'all' }, [['r.io/m/y'], ['r.io/m/x']]),
+    ];
+    expect(sources(planningGroups(rules))).toEqual([['a', 'b', 'd'], ['c']]);
   });
 });
 

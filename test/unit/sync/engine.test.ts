@@ -1,0 +1,125 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import type { Rule } from '../../../src/config/index.ts';
+import type { ManifestHead } from '../../../src/registry/client/manifests.ts';
+import { parseRepository, type Repository } from '../../../src/registry/reference.ts';
+import type { ImageStore } from '../../../src/registry/store.ts';
+import { type SyncClient, type SyncOptions, sync } from '../../../src/sync/engine.ts';
+import type { SyncEvent } from '../../../src/sync/types.ts';
+import { refusing } from '../../support/stores.ts';
+
+const head = (hex: string): ManifestHead => ({
+  digest: `sha256:${hex.repeat(64)}`,
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  size: 1,
+});
+
+const allTags = (source: string, destination: string): Rule => ({
+  origin: { file: 'images.yaml', key: source },
+  source: parseRepository(source),
+  select: { kind: 'all' },
+  destinations: [{ repo: parseRepository(destination) }],
+});
+
+/** Stores by repository name; every call not given here throws. */
+function client(stores: Record<string, Partial<ImageStore>>): SyncClient {
+  return {
+    connect: () => {},
+    repository: (repo: Repository) => ({
+      ...refusing(repo.registry, repo.repository),
+      ...stores[repo.repository],
+    }),
+  };
+}
+
+function options(events: SyncEvent[] = []): SyncOptions {
+  return {
+    concurrency: 4,
+    retries: 0,
+    force: false,
+    dryRun: false,
+    referrers: false,
+    emit: (e) => events.push(e),
+  };
+}
+
+describe('sync', () => {
+  it('copies a group whose tags are in while another source is still being listed', async () => {
+    let releaseA = () => {};
+    const aMayAnswer = new Promise<void>((resolve) => {
+      releaseA = resolve;
+    });
+    let aListed = false;
+    let bAskedBeforeAListed: boolean | undefined;
+    const up = head('1');
+    const stores = client({
+      'src/a': {
+        listTags: async () => {
+          // Bounded, so an engine that waits for every list first fails instead of hanging.
+          await Promise.race([aMayAnswer, sleep(2000)]);
+          aListed = true;
+          return ['1'];
+        },
+        headManifest: async () => up,
+      },
+      'src/b': {
+        listTags: async () => ['1'],
+        headManifest: async () => {
+          bAskedBeforeAListed ??= !aListed;
+          releaseA();
+          return up;
+        },
+      },
+      'mirror/a': { headManifest: async () => up },
+      'mirror/b': { headManifest: async () => up },
+    });
+    const report = await sync(
+      [allTags('q.io/src/a', 'r.io/mirror/a'), allTags('q.io/src/b', 'r.io/mirror/b')],
+      stores,
+      options(),
+    );
+    expect(bAskedBeforeAListed).toBe(true);
+    expect(report.results.map((r) => `${r.status} ${r.destination}`)).toEqual([
+      'skipped r.io/mirror/a:1',
+      'skipped r.io/mirror/b:1',
+    ]);
+  });
+
+  it('lets the first rule keep a contested tag even when its tags arrive last', async () => {
+    let bListed = false;
+    const fromA = head('a');
+    const events: SyncEvent[] = [];
+    const stores = client({
+      'src/a': {
+        listTags: async () => {
+          while (!bListed) await sleep(1);
+          return ['1'];
+        },
+        headManifest: async () => fromA,
+      },
+      'src/b': {
+        listTags: async () => {
+          bListed = true;
+          return ['1'];
+        },
+        headManifest: async () => head('b'),
+      },
+      // Already holds a's image: a's task is a no-op, b's would have to copy (and the stores refuse).
+      'mirror/x': { headManifest: async () => fromA },
+    });
+    const report = await sync(
+      [allTags('q.io/src/a', 'r.io/mirror/x'), allTags('q.io/src/b', 'r.io/mirror/x')],
+      stores,
+      options(events),
+    );
+    expect(report.results).toMatchObject([
+      { status: 'skipped', source: 'q.io/src/a:1', destination: 'r.io/mirror/x:1' },
+    ]);
+    expect(report.warnings).toEqual([
+      expect.stringMatching(
+        /r\.io\/mirror\/x:1 is the destination of both q\.io\/src\/a:1 .* keeping the first/,
+      ),
+    ]);
+    expect(events.filter((e) => e.type === 'planned')).toHaveLength(1);
+  });
+});
