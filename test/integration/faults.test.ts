@@ -493,5 +493,30 @@ describe.concurrent('fault injection', () => {
       expect(await tagsAt(destination, 'stall/stuck')).toEqual([]);
       expect(resultFor(run.report, `${destination.host}/stall/fine:v1`)?.status).toBe('synced');
     });
+
+    it('an upload the destination stops reading is cut by its timeout and sent again', async () => {
+      // Larger than loopback's socket buffers, so the client's writes block rather than all landing in them.
+      const image = buildImage({ seed: 'faults-stuck-upload', layerSize: 24_000_000 });
+      await pushImage(source, 'stall/upload', 'v1', image);
+      const layer = image.blobs[1]!.digest;
+      const dst = await proxy(destination, {
+        stall: {
+          match: /\/blobs\/uploads\//,
+          query: new RegExp(layer.split(':')[1]!),
+          method: 'PUT',
+          ms: 600_000,
+          times: 1,
+        },
+      });
+      const dir = await workspace(['images:', `  ${source.host}/stall/upload:v1: ${dst.host}/stall/upload`]);
+
+      const run = await cli(dir, ['--retries', '0'], FAST);
+
+      expect(run.code, run.all).toBe(0);
+      expect(run.ms).toBeLessThan(20_000);
+      expect(dst.counts.stalled).toBe(1);
+      expect(dst.log.filter((e) => e.fault === 'stall').map((e) => e.method)).toEqual(['PUT']);
+      await expectComplete(destination, 'stall/upload', 'v1', image);
+    });
   });
 });

@@ -43,6 +43,8 @@ export interface StallSpec {
   /** Matched against the path (without query) and, with `method`, the method. */
   readonly match: RegExp;
   readonly method?: string;
+  /** Also matched against the query string (an upload's closing PUT names its digest there). */
+  readonly query?: RegExp;
   /** How long to hold; the connection is then forwarded (headers stall) or closed (body stall). */
   readonly ms: number;
   /** Only the first N matching requests are held (default: all). */
@@ -196,11 +198,12 @@ export async function startFaultProxy(upstream: string, faults: Faults = {}, see
     void handle(req, res).catch(() => res.destroy());
   });
 
-  function stallFor(method: string, path: string): StallSpec | undefined {
+  function stallFor(method: string, path: string, query: string): StallSpec | undefined {
     const specs =
       faults.stall === undefined ? [] : Array.isArray(faults.stall) ? faults.stall : [faults.stall];
     for (const spec of specs) {
       if (!spec.match.test(path) || (spec.method !== undefined && spec.method !== method)) continue;
+      if (spec.query !== undefined && !spec.query.test(query)) continue;
       const used = stallsUsed.get(spec) ?? 0;
       if (spec.times !== undefined && used >= spec.times) continue;
       stallsUsed.set(spec, used + 1);
@@ -246,7 +249,7 @@ export async function startFaultProxy(upstream: string, faults: Faults = {}, see
       res.end(method === 'HEAD' ? undefined : body);
       return;
     }
-    const stall = stallFor(method, path);
+    const stall = stallFor(method, path, (req.url ?? '').split('?')[1] ?? '');
     if (stall !== undefined && stall.body !== true) {
       counts.stalled++;
       entry.fault = 'stall';
