@@ -494,6 +494,20 @@ describe.concurrent('fault injection', () => {
       expect(resultFor(run.report, `${destination.host}/stall/fine:v1`)?.status).toBe('synced');
     });
 
+    it('a destination that never answers does not hold the run open when nothing had to go there', async () => {
+      // Every request held for ten minutes; the default timeouts (a minute) apply.
+      const silent = await proxy(destination, { stall: { match: /^\//, ms: 600_000 } });
+      const dir = await workspace(['images:', `  ${source.host}/stall/absent: ${silent.host}/stall/absent`]);
+
+      const run = await cli(dir, ['--retries', '0']);
+
+      expect(run.code, run.all).toBe(1);
+      expect(run.ms).toBeLessThan(20_000);
+      // The source could not be listed, so only the engine's early ping went to the destination.
+      expect(resultFor(run.report, `${silent.host}/stall/absent`)?.error).toMatch(/not found|NAME_UNKNOWN/i);
+      expect(silent.log.map((e) => `${e.method} ${e.path}`)).toEqual(['GET /v2/']);
+    });
+
     it('an upload the destination stops reading is cut by its timeout and sent again', async () => {
       // Larger than loopback's socket buffers, so the client's writes block rather than all landing in them.
       const image = buildImage({ seed: 'faults-stuck-upload', layerSize: 24_000_000 });

@@ -65,6 +65,7 @@ export class Transport {
   readonly #opts: TransportOptions;
   readonly #tokens = new TokenCache();
   readonly #sent = new SentSecrets();
+  readonly #closing = new AbortController();
   #base: Promise<URL> | undefined;
   #resolved: URL | undefined;
   #scheme: AuthScheme = { kind: 'none' };
@@ -83,6 +84,8 @@ export class Transport {
   }
 
   close(): Promise<void> {
+    // A ping started ahead of need (RegistryClient.connect) may still wait on a registry nothing used.
+    this.#closing.abort();
     return this.#agent.close();
   }
 
@@ -110,13 +113,13 @@ export class Transport {
     let base = new URL(`https://${host}`);
     let res: HttpResponse;
     try {
-      res = await this.#send({ method: 'GET', url: new URL('/v2/', base) });
+      res = await this.#send({ method: 'GET', url: new URL('/v2/', base), signal: this.#closing.signal });
     } catch (err) {
       // Fall back only when the server does not speak TLS at all; a certificate problem is reported.
       const noTls = err instanceof RegistryError && err.status === undefined && !(err instanceof TlsError);
       if (!this.#plainAllowed || !noTls) throw err;
       base = new URL(`http://${host}`);
-      res = await this.#send({ method: 'GET', url: new URL('/v2/', base) });
+      res = await this.#send({ method: 'GET', url: new URL('/v2/', base), signal: this.#closing.signal });
     }
     if (res.status === 401) {
       this.#scheme = schemeFromChallenges(parseChallenges(res.headers['www-authenticate']));
