@@ -4,11 +4,11 @@ import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import pkg from '../../package.json' with { type: 'json' };
 import { ConfigError, type LoadedConfig, loadConfig } from '../config/index.ts';
+import { Secrets } from '../registry/secrets.ts';
 import { explain } from '../report/explain.ts';
 import { toJsonReport } from '../report/json.ts';
 import { describeResult } from '../report/lines.ts';
 import { Progress } from '../report/progress.ts';
-import { Redactor } from '../report/redact.ts';
 import { runSession, type SessionReport } from '../sync/session.ts';
 import type { Logger, SyncEvent } from '../sync/types.ts';
 import { type CliOptions, parseArgs } from './args.ts';
@@ -17,7 +17,7 @@ const PROGRESS_EVERY_MS = 10_000;
 
 /** Exit codes: 0 all done, 1 some tags failed (the rest synced), 2 usage or config error (nothing synced). */
 export async function run(argv: readonly string[]): Promise<number> {
-  const redact = new Redactor();
+  const secrets = new Secrets();
   const env = process.env;
   let opts: CliOptions;
   let config: LoadedConfig;
@@ -32,11 +32,11 @@ export async function run(argv: readonly string[]): Promise<number> {
       ...(opts.images !== undefined && { images: opts.images }),
       env,
       defaults: { registry: opts.registry, namespace: opts.namespace },
-      onSecret: (s) => redact.add(s),
+      onSecret: (s) => secrets.add(s),
     });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${redact.apply(err.message).replace(/^/gm, 'image-sync: ')}\n`);
+    process.stderr.write(`${secrets.scrub(err.message).replace(/^/gm, 'image-sync: ')}\n`);
     return 2;
   }
 
@@ -49,7 +49,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
-    return await syncLogged(opts, config, redact, logFd);
+    return await syncLogged(opts, config, secrets, logFd);
   } finally {
     if (logFd !== undefined) closeSync(logFd);
   }
@@ -58,14 +58,14 @@ export async function run(argv: readonly string[]): Promise<number> {
 async function syncLogged(
   opts: CliOptions,
   config: LoadedConfig,
-  redact: Redactor,
+  secrets: Secrets,
   logFd: number | undefined,
 ): Promise<number> {
   const env = process.env;
   // Written synchronously, as Node writes a stderr that is a file: each line lands in order, at
   // once, and before any exit; an asynchronous stream cost a thread-pool round trip per line.
   const write = (line: string) => {
-    const text = `${new Date().toISOString()} ${redact.apply(line)}\n`;
+    const text = `${new Date().toISOString()} ${secrets.scrub(line)}\n`;
     if (logFd !== undefined) writeSync(logFd, text);
     else process.stderr.write(text);
   };
@@ -87,7 +87,7 @@ async function syncLogged(
     report = await runSession(config, {
       env,
       logger,
-      onSecret: (s) => redact.add(s),
+      onSecret: (s) => secrets.add(s),
       concurrency: opts.proc,
       retries: opts.retries,
       force: opts.force,
@@ -115,7 +115,7 @@ async function syncLogged(
   }
   for (const w of report.warnings) logger.warn(w);
   logger.info(progress.line());
-  await writeOutputs(opts, report, (text) => redact.apply(text));
+  await writeOutputs(opts, report, (text) => secrets.scrub(text));
   const t = report.totals;
   process.stderr.write(
     `${report.dryRun ? `${t.planned} to copy` : `${t.synced} synced`}, ${t.skipped} skipped, ${t.failed} failed\n`,
@@ -123,9 +123,9 @@ async function syncLogged(
   return t.failed > 0 ? 1 : 0;
 }
 
-async function writeOutputs(opts: CliOptions, report: SessionReport, redact: (text: string) => string) {
+async function writeOutputs(opts: CliOptions, report: SessionReport, scrub: (text: string) => string) {
   if (opts.report !== undefined) {
-    await writeFile(resolve(opts.report), redact(`${JSON.stringify(toJsonReport(report), null, 2)}\n`));
+    await writeFile(resolve(opts.report), scrub(`${JSON.stringify(toJsonReport(report), null, 2)}\n`));
   }
   if (opts.outputSuccessImages !== undefined) {
     const ok: Record<string, string> = {};

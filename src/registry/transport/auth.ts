@@ -79,7 +79,7 @@ export interface TokenRequest {
   readonly credentials: Credentials | undefined;
   readonly userAgent: string;
   readonly onSecret: (secret: string) => void;
-  /** Takes the credentials sent out of an error body (see SentSecrets). */
+  /** Takes the credentials sent out of an error body (see Secrets). */
   readonly scrub?: (text: string) => string;
 }
 

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { InsecureRequest, RegistryError, TlsError } from '../errors.ts';
 import { isLoopbackRegistry, registryEndpoint } from '../reference.ts';
+import { Secrets } from '../secrets.ts';
 import { createAgent, type Timeouts, type TlsOptions } from './agent.ts';
 import {
   type AuthScheme,
@@ -15,7 +16,6 @@ import { parseChallenges } from './challenge.ts';
 import { checkResponse, header } from './check.ts';
 import { type HttpRequest, type HttpResponse, type Method, send, targetOf } from './http.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
-import { SentSecrets } from './scrub.ts';
 
 export interface ResponseInfo {
   readonly method: Method;
@@ -64,7 +64,7 @@ export class Transport {
   readonly #agent: Dispatcher;
   readonly #opts: TransportOptions;
   readonly #tokens = new TokenCache();
-  readonly #sent = new SentSecrets();
+  readonly #sent = new Secrets();
   readonly #closing = new AbortController();
   #base: Promise<URL> | undefined;
   #resolved: URL | undefined;

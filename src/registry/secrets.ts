@@ -1,15 +1,16 @@
 /**
- * The credentials one transport has sent, so that they can be taken out of what a registry says back:
- * some registries and proxies put the request's headers (`Authorization: Basic …`, `Bearer …`) into
- * their error messages, and those messages are shown to the user.
+ * Secrets known so far — credentials sent, tokens received, values read from configs — and their
+ * base64 forms, to be taken out of any text before it is shown. The transport scrubs what registries
+ * say back (some echo the request's `Authorization` header in their errors); the CLI scrubs every
+ * line it writes.
  */
-export class SentSecrets {
+export class Secrets {
   readonly #secrets = new Set<string>();
   #ordered: string[] = [];
 
-  /** A secret as it was sent, and its base64 form. Very short values are not worth replacing. */
+  /** A secret and its base64 form. Values of one or two characters are not worth replacing. */
   add(secret: string | undefined): void {
-    if (secret === undefined || secret.length < 4 || this.#secrets.has(secret)) return;
+    if (secret === undefined || secret.length < 3 || this.#secrets.has(secret)) return;
     this.#secrets.add(secret);
     this.#secrets.add(Buffer.from(secret).toString('base64'));
     // Longest first, so that `base64(user:password)` goes before the `password` inside it.
@@ -21,7 +22,7 @@ export class SentSecrets {
     this.add(value.replace(/^\S+\s+/, ''));
   }
 
-  /** `text` with every sent secret replaced by `***`. */
+  /** `text` with every known secret replaced by `***`. */
   readonly scrub = (text: string): string => {
     let out = text;
     for (const s of this.#ordered) if (out.includes(s)) out = out.split(s).join('***');
