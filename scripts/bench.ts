@@ -23,12 +23,12 @@
  * SECONDS (default 540, seeding included), --scale F (layer sizes × F, for a quick try), --proc N
  * (default 8), --json FILE (raw samples), --no-big (skip the 320 MB image).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { type FaultProxy, startFaultProxy } from '../test/support/fault-proxy.ts';
 import { type Registry, startRegistry } from '../test/support/registry.ts';
 import { TempDirs } from '../test/support/tmp.ts';
@@ -120,6 +120,9 @@ try {
       destination: destination.proxy?.host ?? destination.registry.host,
     };
     const repos = scenario === 'big' ? [big!] : mirror.repos;
+    // Each run starts on a quiet disk, not while the last run's writes and its registry's removal are
+    // still being flushed (the registries fsync every blob they store).
+    await promisify(execFile)('sync');
     const before = serverCpu();
     const measured =
       tool === 'image-sync'
