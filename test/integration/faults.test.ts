@@ -497,7 +497,10 @@ describe.concurrent('fault injection', () => {
     it('a destination that never answers does not hold the run open when nothing had to go there', async () => {
       // Every request held for ten minutes; the default timeouts (a minute) apply.
       const silent = await proxy(destination, { stall: { match: /^\//, ms: 600_000 } });
-      const dir = await workspace(['images:', `  ${source.host}/stall/absent: ${silent.host}/stall/absent`]);
+      // The source's answer (the repository does not exist) is held long enough for the destination's
+      // early ping to be under way when the run ends.
+      const slow = await proxy(source, { stall: { match: /\/tags\/list$/, ms: 2000 } });
+      const dir = await workspace(['images:', `  ${slow.host}/stall/absent: ${silent.host}/stall/absent`]);
 
       const run = await cli(dir, ['--retries', '0']);
 
