@@ -5,12 +5,14 @@
  * line it writes.
  */
 export class Secrets {
+  readonly #added = new Set<string>();
   readonly #secrets = new Set<string>();
   #ordered: string[] = [];
 
-  /** A secret and its base64 form. Values of one or two characters are not worth replacing. */
+  /** A secret and its base64 form; one or two characters are left, as replacing them blanks out words. */
   add(secret: string | undefined): void {
-    if (secret === undefined || secret.length < 3 || this.#secrets.has(secret)) return;
+    if (secret === undefined || secret.length < 3 || this.#added.has(secret)) return;
+    this.#added.add(secret);
     this.#secrets.add(secret);
     this.#secrets.add(Buffer.from(secret).toString('base64'));
     // Longest first, so that `base64(user:password)` goes before the `password` inside it.

@@ -45,7 +45,7 @@ export async function sync(
     blobConcurrency: opts.blobConcurrency ?? opts.concurrency * 2,
   });
   const listTags = tagLister(client, opts);
-  const groups = await Promise.all(
+  const planning = await Promise.allSettled(
     planningGroups(mine).map(async (group) => {
       const { tasks: planned, failures } = await planGroup(group, listTags, opts);
       const { tasks, conflicts } = dedupe(planned);
@@ -54,7 +54,12 @@ export async function sync(
       return { failures, conflicts };
     }),
   );
+  // Whatever was started ends before the run does, even when planning some group failed.
   const done = await execution.finish();
+  const groups = planning.map((p) => {
+    if (p.status === 'rejected') throw p.reason;
+    return p.value;
+  });
   const results = [...groups.flatMap((g) => g.failures), ...inRulesOrder(done, mine)];
   return {
     results,

@@ -73,7 +73,12 @@ export function startExecution(client: CopyContext['client'], opts: ExecuteOptio
 
   return {
     add(added) {
-      for (const task of added) firstPass.push(attempt(tasks.push(task) - 1, 0));
+      for (const task of added) {
+        const running = attempt(tasks.push(task) - 1, 0);
+        // Observed now, reported by finish(): a failure must not count as unhandled while planning goes on.
+        running.catch(() => {});
+        firstPass.push(running);
+      }
     },
     async finish() {
       await Promise.all(firstPass);

@@ -91,7 +91,10 @@ export function dedupe(tasks: readonly Task[]): { tasks: Task[]; conflicts: stri
 export function planningGroups(rules: readonly Rule[]): Rule[][] {
   const root = rules.map((_, i) => i);
   const find = (i: number): number => {
-    while (root[i] !== i) i = root[i]!;
+    while (root[i] !== i) {
+      root[i] = root[root[i]!]!;
+      i = root[i]!;
+    }
     return i;
   };
   const owner = new Map<string, number>();
@@ -106,7 +109,9 @@ export function planningGroups(rules: readonly Rule[]): Rule[][] {
   const groups = new Map<number, Rule[]>();
   rules.forEach((rule, i) => {
     const key = find(i);
-    groups.set(key, [...(groups.get(key) ?? []), rule]);
+    const members = groups.get(key);
+    if (members === undefined) groups.set(key, [rule]);
+    else members.push(rule);
   });
   return [...groups.values()];
 }

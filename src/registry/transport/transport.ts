@@ -110,16 +110,18 @@ export class Transport {
 
   async #ping(): Promise<URL> {
     const host = registryEndpoint(this.registry);
+    const ping = (at: URL) =>
+      this.#send({ method: 'GET', url: new URL('/v2/', at), signal: this.#closing.signal });
     let base = new URL(`https://${host}`);
     let res: HttpResponse;
     try {
-      res = await this.#send({ method: 'GET', url: new URL('/v2/', base), signal: this.#closing.signal });
+      res = await ping(base);
     } catch (err) {
       // Fall back only when the server does not speak TLS at all; a certificate problem is reported.
       const noTls = err instanceof RegistryError && err.status === undefined && !(err instanceof TlsError);
       if (!this.#plainAllowed || !noTls) throw err;
       base = new URL(`http://${host}`);
-      res = await this.#send({ method: 'GET', url: new URL('/v2/', base), signal: this.#closing.signal });
+      res = await ping(base);
     }
     if (res.status === 401) {
       this.#scheme = schemeFromChallenges(parseChallenges(res.headers['www-authenticate']));

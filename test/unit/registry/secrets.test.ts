@@ -23,10 +23,11 @@ describe('Secrets', () => {
     expect(secrets.scrub('denied for Bearer eyJ.token.sig')).toBe('denied for Bearer ***');
   });
 
-  it('leaves values too short to be worth replacing, and text with no secret, as they are', () => {
+  it('replaces secrets from three characters up, and leaves shorter ones', () => {
     const secrets = new Secrets();
     secrets.add('ab');
     secrets.add(undefined);
-    expect(secrets.scrub('about ab')).toBe('about ab');
+    secrets.add('xyz');
+    expect(secrets.scrub('about ab, not xyz')).toBe('about ab, not ***');
   });
 });

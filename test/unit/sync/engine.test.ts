@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Rule } from '../../../src/config/index.ts';
 import type { ManifestHead } from '../../../src/registry/client/manifests.ts';
+import { RegistryError } from '../../../src/registry/errors.ts';
 import { parseRepository, type Repository } from '../../../src/registry/reference.ts';
 import type { ImageStore } from '../../../src/registry/store.ts';
 import { type SyncClient, type SyncOptions, sync } from '../../../src/sync/engine.ts';
@@ -32,10 +33,15 @@ function client(stores: Record<string, Partial<ImageStore>>): SyncClient {
   };
 }
 
-function options(events: SyncEvent[] = []): SyncOptions {
+/** Resolves once `done()` is true, checking every millisecond for at most two seconds. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !done(); i++) await sleep(1);
+}
+
+function options(events: SyncEvent[] = [], retries = 0): SyncOptions {
   return {
     concurrency: 4,
-    retries: 0,
+    retries,
     force: false,
     dryRun: false,
     referrers: false,
@@ -45,18 +51,16 @@ function options(events: SyncEvent[] = []): SyncOptions {
 
 describe('sync', () => {
   it('copies a group whose tags are in while another source is still being listed', async () => {
-    let releaseA = () => {};
-    const aMayAnswer = new Promise<void>((resolve) => {
-      releaseA = resolve;
-    });
+    let bAsked = false;
     let aListed = false;
+    const events: SyncEvent[] = [];
     let bAskedBeforeAListed: boolean | undefined;
     const up = head('1');
     const stores = client({
       'src/a': {
         listTags: async () => {
           // Bounded, so an engine that waits for every list first fails instead of hanging.
-          await Promise.race([aMayAnswer, sleep(2000)]);
+          await until(() => bAsked);
           aListed = true;
           return ['1'];
         },
@@ -66,7 +70,7 @@ describe('sync', () => {
         listTags: async () => ['1'],
         headManifest: async () => {
           bAskedBeforeAListed ??= !aListed;
-          releaseA();
+          bAsked = true;
           return up;
         },
       },
@@ -76,9 +80,10 @@ describe('sync', () => {
     const report = await sync(
       [allTags('q.io/src/a', 'r.io/mirror/a'), allTags('q.io/src/b', 'r.io/mirror/b')],
       stores,
-      options(),
+      options(events),
     );
     expect(bAskedBeforeAListed).toBe(true);
+    expect(events.filter((e) => e.type === 'planned')).toHaveLength(2);
     expect(report.results.map((r) => `${r.status} ${r.destination}`)).toEqual([
       'skipped r.io/mirror/a:1',
       'skipped r.io/mirror/b:1',
@@ -92,7 +97,7 @@ describe('sync', () => {
     const stores = client({
       'src/a': {
         listTags: async () => {
-          while (!bListed) await sleep(1);
+          await until(() => bListed);
           return ['1'];
         },
         headManifest: async () => fromA,
@@ -121,5 +126,77 @@ describe('sync', () => {
       ),
     ]);
     expect(events.filter((e) => e.type === 'planned')).toHaveLength(1);
+  });
+
+  it('retries a failed task of a group planned late, once every group has had its first pass', async () => {
+    let bListed = false;
+    let bHeads = 0;
+    const up = head('1');
+    const events: SyncEvent[] = [];
+    const stores = client({
+      'src/a': { listTags: async () => ['1'], headManifest: async () => up },
+      'src/b': {
+        listTags: async () => {
+          await sleep(5);
+          bListed = true;
+          return ['1'];
+        },
+        headManifest: async () => {
+          if (++bHeads === 1) throw new RegistryError('unavailable', { status: 503 });
+          return up;
+        },
+      },
+      'mirror/a': {
+        headManifest: async () => {
+          await until(() => bListed);
+          return up;
+        },
+      },
+      'mirror/b': { headManifest: async () => up },
+    });
+    const report = await sync(
+      [allTags('q.io/src/a', 'r.io/mirror/a'), allTags('q.io/src/b', 'r.io/mirror/b')],
+      stores,
+      options(events, 1),
+    );
+    expect(report.results).toMatchObject([
+      { status: 'skipped', destination: 'r.io/mirror/a:1', attempts: 1 },
+      { status: 'skipped', destination: 'r.io/mirror/b:1', attempts: 2 },
+    ]);
+    const finished = events.flatMap((e) => (e.type === 'task-finished' ? [e.result.destination] : []));
+    expect(finished.sort()).toEqual(['r.io/mirror/a:1', 'r.io/mirror/b:1']);
+  });
+
+  it('reports a failure of the run itself once, after everything started has ended', async () => {
+    let bListed = false;
+    const up = head('1');
+    const stores = client({
+      'src/a': { listTags: async () => ['1'], headManifest: async () => up },
+      'src/b': {
+        listTags: async () => {
+          await sleep(20);
+          bListed = true;
+          return ['1'];
+        },
+        headManifest: async () => up,
+      },
+      'mirror/a': { headManifest: async () => up },
+      'mirror/b': { headManifest: async () => up },
+    });
+    // A shell whose logging breaks (a full disk under --log) while another group is still listing.
+    const breaking: SyncOptions = {
+      ...options(),
+      emit: (e) => {
+        if (e.type === 'task-started') throw new Error('log write failed');
+      },
+    };
+    await expect(
+      sync(
+        [allTags('q.io/src/a', 'r.io/mirror/a'), allTags('q.io/src/b', 'r.io/mirror/b')],
+        stores,
+        breaking,
+      ),
+    ).rejects.toThrow('log write failed');
+    expect(bListed).toBe(true);
   });
 });
