@@ -1,19 +1,36 @@
 // Starts the CLI bundle with a V8 code cache taken at the end of an earlier run. Node's own compile
 // cache (module.enableCompileCache) is taken just after compiling, so it holds only the code V8
 // compiles up front: every start still compiled, one by one, the functions a sync goes on to call —
-// about 60 ms of a no-op run on the benchmark's mirror. A cache taken after a run holds those too.
-import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// about 40 ms of a no-op run on the benchmark's mirror. A cache taken after a run holds those too.
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
+/** sha256 of the payload, in front of it: V8 checks a cache's header, not its contents. */
+const CHECKSUM_BYTES = 32;
+
+/** Runs that only print the version or the help compile too little to be worth keeping. */
+const BRIEF = new Set(['-V', '--version', '-h', '--help']);
+
 /**
- * The ES module ncc writes, as a script: a function of `require` and the bundle's URL. Undefined when
- * the bundle does not start the way ncc's do; a bundle that is not a script once rewritten fails to
- * compile, and is then imported as it is.
+ * The ES module ncc writes, as a script: a function of `createRequire` and the bundle's URL. Undefined
+ * when the bundle does not start the way ncc's do; one that is still not a script once rewritten fails
+ * to compile, and is then imported as it is.
  * @param {string} bundle
  * @returns {string | undefined}
  */
@@ -21,20 +38,20 @@ export function asScript(bundle) {
   const body = bundle.replace(/^#!.*\n/, '');
   const head = /^import\s*\{\s*createRequire as ([\w$]+)\s*\}\s*from\s*"module";/.exec(body);
   if (head === null) return undefined;
-  const rest = body.slice(head[0].length).replaceAll('import.meta.url', '__bundleUrl');
-  return `(async function (require, __bundleUrl) {"use strict";const{createRequire:${head[1]}}=require("module");${rest}\n})`;
+  const rest = body.slice(head[0].length).replaceAll('import.meta.url', '__imageSyncBundleUrl');
+  return `(async function (__imageSyncCreateRequire, __imageSyncBundleUrl) {"use strict";const ${head[1]}=__imageSyncCreateRequire;${rest}\n})`;
 }
 
 /**
  * A directory only this user can write to, or undefined. The cache is code this process will run, so
- * a directory someone else could have put a file in will not do. `NODE_DISABLE_COMPILE_CACHE` turns
- * the cache off, as it does Node's.
+ * a directory someone else could put a file in will not do — nor one whose owner cannot be checked
+ * (Windows). `NODE_DISABLE_COMPILE_CACHE` turns the cache off, as it does Node's.
  * @returns {string | undefined}
  */
 export function cacheDir() {
-  if (process.env.NODE_DISABLE_COMPILE_CACHE) return undefined;
   const uid = process.getuid?.();
-  const dir = join(tmpdir(), uid === undefined ? 'image-sync-code-cache' : `image-sync-code-cache-${uid}`);
+  if (process.env.NODE_DISABLE_COMPILE_CACHE || uid === undefined) return undefined;
+  const dir = join(tmpdir(), `image-sync-code-cache-${uid}`);
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
@@ -42,16 +59,65 @@ export function cacheDir() {
   }
   try {
     const st = lstatSync(dir);
-    if (!st.isDirectory()) return undefined;
-    if (uid !== undefined && (st.uid !== uid || (st.mode & 0o022) !== 0)) return undefined;
-    return dir;
+    return st.isDirectory() && ownedByMe(st, uid) ? dir : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Runs that only print the version or the help compile too little to be worth keeping. */
-const BRIEF = new Set(['-V', '--version', '-h', '--help']);
+/**
+ * @param {import('node:fs').Stats} st
+ * @param {number} uid
+ */
+const ownedByMe = (st, uid) => st.uid === uid && (st.mode & 0o022) === 0;
+
+/**
+ * The cached data in `file`, if it is a regular file of this user's that no one else can write to and
+ * its checksum holds; otherwise undefined (and the run writes a new one).
+ * @param {string} file
+ * @returns {Buffer | undefined}
+ */
+function readCache(file) {
+  let fd;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const st = fstatSync(fd);
+    if (!st.isFile() || !ownedByMe(st, /** @type {number} */ (process.getuid?.()))) return undefined;
+    const data = readFileSync(fd);
+    const payload = data.subarray(CHECKSUM_BYTES);
+    const sum = createHash('sha256').update(payload).digest();
+    return data.length > CHECKSUM_BYTES && sum.equals(data.subarray(0, CHECKSUM_BYTES)) ? payload : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * @param {string} file
+ * @param {vm.Script} script
+ */
+function save(file, script) {
+  const partial = `${file}.${randomBytes(8).toString('hex')}`;
+  try {
+    const payload = script.createCachedData();
+    const flags = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW;
+    const fd = openSync(partial, flags, 0o600);
+    try {
+      writeSync(fd, createHash('sha256').update(payload).digest());
+      writeSync(fd, payload);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(partial, file);
+  } catch {
+    // Only a cache: the next start compiles as if there were none.
+    try {
+      unlinkSync(partial);
+    } catch {}
+  }
+}
 
 /**
  * @param {URL} bundleUrl
@@ -60,46 +126,37 @@ const BRIEF = new Set(['-V', '--version', '-h', '--help']);
 export async function start(bundleUrl, args) {
   const source = asScript(readFileSync(bundleUrl, 'utf8'));
   const dir = source === undefined ? undefined : cacheDir();
-  const key = source === undefined ? '' : createHash('sha256').update(source).update(process.version);
-  const file = dir === undefined ? undefined : join(dir, `${key.digest('hex').slice(0, 32)}.bin`);
-  let cachedData;
-  try {
-    cachedData = file === undefined ? undefined : readFileSync(file);
-  } catch {
-    cachedData = undefined;
-  }
   let script;
-  try {
-    script =
-      source === undefined
-        ? undefined
-        : new vm.Script(source, { filename: fileURLToPath(bundleUrl), cachedData });
-  } catch {
-    script = undefined;
+  let file;
+  let cachedData;
+  if (source !== undefined && dir !== undefined) {
+    // V8 refuses a cache made under other flags: each set of them gets its own.
+    const key = createHash('sha256')
+      .update(`${process.version}\0${process.execArgv.join('\0')}\0${process.env.NODE_OPTIONS ?? ''}\0`)
+      .update(source);
+    file = join(dir, `${key.digest('hex').slice(0, 32)}.bin`);
+    cachedData = readCache(file);
+    try {
+      script = new vm.Script(source, {
+        filename: fileURLToPath(bundleUrl),
+        cachedData,
+        importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+      });
+    } catch {
+      script = undefined;
+    }
   }
-  if (script === undefined) {
+  if (script === undefined || file === undefined) {
     module.enableCompileCache?.();
     await import(bundleUrl.href);
     return;
   }
   const stale = cachedData === undefined || script.cachedDataRejected === true;
-  if (file !== undefined && stale && !args.some((a) => BRIEF.has(a))) {
+  if (stale && !args.some((a) => BRIEF.has(a))) {
+    const target = file;
+    const compiled = script;
     // Kept from a run that got to sync (exit 0 or 1), not from one stopped by bad input (exit 2).
-    process.once('exit', (code) => (code === 0 || code === 1 ? save(file, script) : undefined));
+    process.once('exit', (code) => (code === 0 || code === 1 ? save(target, compiled) : undefined));
   }
-  await script.runInThisContext()(createRequire(bundleUrl), bundleUrl.href);
-}
-
-/**
- * @param {string} file
- * @param {vm.Script} script
- */
-function save(file, script) {
-  const partial = `${file}.${process.pid}`;
-  try {
-    writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
-    renameSync(partial, file);
-  } catch {
-    // Only a cache: the next start compiles as if there were none.
-  }
+  await script.runInThisContext()(createRequire, bundleUrl.href);
 }

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import vm from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { asScript } from '../../bin/code-cache.mjs';
 import { runCli } from '../support/cli-runner.ts';
@@ -10,7 +12,13 @@ import { TempDirs } from '../support/tmp.ts';
 const dirs = new TempDirs();
 afterAll(() => dirs.cleanup());
 
-const cacheDirIn = (tmp: string) => join(tmp, `image-sync-code-cache-${process.getuid?.() ?? ''}`);
+const cacheDirIn = (tmp: string) => join(tmp, `image-sync-code-cache-${process.getuid?.()}`);
+
+/** What Node's own compile cache would hold: the bundle's code cache just after compiling, before running. */
+async function cacheBeforeRunning(): Promise<number> {
+  const bundle = await readFile(new URL('../../dist/cli/index.js', import.meta.url), 'utf8');
+  return new vm.Script(asScript(bundle)!, { filename: 'before-running.js' }).createCachedData().length;
+}
 
 /** A workspace with a layout of one image, and a TMPDIR of its own. */
 async function workspace(): Promise<{ dir: string; env: Record<string, string> }> {
@@ -25,7 +33,7 @@ const sync = (dir: string, env: Record<string, string>) =>
   runCli(['--config', 'sync.yaml'], { cwd: dir, env: { HOME: dir, ...env } });
 
 describe('the CLI launcher', () => {
-  it('keeps a code cache from a run that synced, starts from it next time, and replaces one V8 refuses', async () => {
+  it('keeps a code cache from a run that synced, starts from it next time, and replaces a damaged one', async () => {
     const { dir, env } = await workspace();
     const cache = cacheDirIn(env.TMPDIR!);
 
@@ -39,7 +47,9 @@ describe('the CLI launcher', () => {
     expect(others).toEqual([]);
     const file = join(cache, name!);
     const kept = await stat(file);
-    expect((await stat(cache)).mode & 0o777).toBe(0o700);
+    expect((await stat(cache)).mode & 0o077).toBe(0);
+    // Taken after the run: it holds the functions the sync compiled, not only what V8 compiles up front.
+    expect(kept.size).toBeGreaterThan(1.5 * (await cacheBeforeRunning()));
 
     // Accepted as it is: a refused cache would have been written again.
     const second = await sync(dir, env);
@@ -47,10 +57,16 @@ describe('the CLI launcher', () => {
     const after = await stat(file);
     expect([after.ino, after.mtimeMs]).toEqual([kept.ino, kept.mtimeMs]);
 
-    await writeFile(file, 'not a code cache');
+    // Bytes changed inside the code: V8 checks only a cache's header, and would run them.
+    const damaged = await readFile(file);
+    damaged.fill(0xa5, 5000, 5016);
+    await writeFile(file, damaged);
     const third = await sync(dir, env);
     expect(third.code, third.stderr).toBe(0);
-    expect((await readFile(file)).length).toBeGreaterThan(100_000);
+    const replaced = await readFile(file);
+    expect(replaced.equals(damaged)).toBe(false);
+    // Sound again: its checksum (the first 32 bytes) matches the rest.
+    expect(createHash('sha256').update(replaced.subarray(32)).digest()).toEqual(replaced.subarray(0, 32));
   });
 
   it('leaves a cache directory that others can write to alone', async () => {
@@ -65,10 +81,21 @@ describe('the CLI launcher', () => {
     expect(await readdir(cache)).toEqual([]);
   });
 
+  it('runs without a cache when told to, as Node does', async () => {
+    const { dir, env } = await workspace();
+
+    const run = await sync(dir, { ...env, NODE_DISABLE_COMPILE_CACHE: '1' });
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readdir(env.TMPDIR!)).toEqual([]);
+  });
+
   it('reads the bundle as ncc writes it, and leaves anything else to import()', async () => {
     const bundle = await readFile(new URL('../../dist/cli/index.js', import.meta.url), 'utf8');
     const script = asScript(bundle);
-    expect(script).toMatch(/^\(async function \(require, __bundleUrl\) \{"use strict";/);
+    expect(script).toMatch(
+      /^\(async function \(__imageSyncCreateRequire, __imageSyncBundleUrl\) \{"use strict";/,
+    );
     expect(script).not.toMatch(/import\.meta/);
     expect(asScript('export const x = 1;\n')).toBeUndefined();
   });
