@@ -1,7 +1,7 @@
 // Starts the CLI bundle with a V8 code cache taken at the end of an earlier run. Node's own compile
 // cache (module.enableCompileCache) is taken just after compiling, so it holds only the code V8
 // compiles up front: every start still compiled, one by one, the functions a sync goes on to call —
-// about 40 ms of a no-op run on the benchmark's mirror. A cache taken after a run holds those too.
+// about 50 ms of a no-op run on the benchmark's mirror. A cache taken after a run holds those too.
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
