@@ -126,37 +126,43 @@ function save(file, script) {
 export async function start(bundleUrl, args) {
   const source = asScript(readFileSync(bundleUrl, 'utf8'));
   const dir = source === undefined ? undefined : cacheDir();
-  let script;
-  let file;
-  let cachedData;
-  if (source !== undefined && dir !== undefined) {
-    // V8 refuses a cache made under other flags: each set of them gets its own.
-    const key = createHash('sha256')
-      .update(`${process.version}\0${process.execArgv.join('\0')}\0${process.env.NODE_OPTIONS ?? ''}\0`)
-      .update(source);
-    file = join(dir, `${key.digest('hex').slice(0, 32)}.bin`);
-    cachedData = readCache(file);
-    try {
-      script = new vm.Script(source, {
-        filename: fileURLToPath(bundleUrl),
-        cachedData,
-        importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-      });
-    } catch {
-      script = undefined;
-    }
-  }
-  if (script === undefined || file === undefined) {
+  const compiled = source === undefined || dir === undefined ? undefined : compile(source, dir, bundleUrl);
+  if (compiled === undefined) {
     module.enableCompileCache?.();
     await import(bundleUrl.href);
     return;
   }
-  const stale = cachedData === undefined || script.cachedDataRejected === true;
+  const { script, file, stale } = compiled;
   if (stale && !args.some((a) => BRIEF.has(a))) {
-    const target = file;
-    const compiled = script;
     // Kept from a run that got to sync (exit 0 or 1), not from one stopped by bad input (exit 2).
-    process.once('exit', (code) => (code === 0 || code === 1 ? save(target, compiled) : undefined));
+    process.once('exit', (code) => (code === 0 || code === 1 ? save(file, script) : undefined));
   }
   await script.runInThisContext()(createRequire, bundleUrl.href);
+}
+
+/**
+ * The script, compiled with the cache in `dir` when there is a sound one; undefined when it does not
+ * compile as a script.
+ * @param {string} source
+ * @param {string} dir
+ * @param {URL} bundleUrl
+ * @returns {{ script: vm.Script, file: string, stale: boolean } | undefined}
+ */
+function compile(source, dir, bundleUrl) {
+  // V8 refuses a cache made under other flags: each set of them gets its own.
+  const key = createHash('sha256')
+    .update(`${process.version}\0${process.execArgv.join('\0')}\0${process.env.NODE_OPTIONS ?? ''}\0`)
+    .update(source);
+  const file = join(dir, `${key.digest('hex').slice(0, 32)}.bin`);
+  const cachedData = readCache(file);
+  try {
+    const script = new vm.Script(source, {
+      filename: fileURLToPath(bundleUrl),
+      cachedData,
+      importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    });
+    return { script, file, stale: cachedData === undefined || script.cachedDataRejected === true };
+  } catch {
+    return undefined;
+  }
 }

@@ -14,8 +14,8 @@
  * - Every run is checked: each destination tag has the source's digest; after a cold run every
  *   manifest and blob below it is present.
  *
- * image-sync: `node bin/image-sync.mjs --config … --proc 8`, the command users run: it loads the bundle
- * dist/cli/index.js with Node's compile cache on (build it first: `npm run build`).
+ * image-sync: `node bin/image-sync.mjs --config … --proc 8`, the command users run: it starts the bundle
+ * dist/cli/index.js with the code cache an earlier run left (build it first: `npm run build`).
  * skopeo: `skopeo sync --all --src docker --dest docker SRC/<repo> DEST/mirror`, one process per
  * repository, all at once; its blob-info cache is fresh for each cold run and kept for the warm one.
  *

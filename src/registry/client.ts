@@ -41,7 +41,7 @@ interface KnownRegistry {
 /** Registries by name, one transport per registry and credential set. */
 export class RegistryClient {
   readonly #opts: ClientOptions;
-  readonly #transports = new Map<string, KnownRegistry>();
+  readonly #registries = new Map<string, KnownRegistry>();
 
   constructor(opts: ClientOptions) {
     this.#opts = opts;
@@ -74,7 +74,7 @@ export class RegistryClient {
   #registry(repo: Repository): KnownRegistry {
     const how = this.#opts.accessFor(repo);
     const key = `${repo.registry}\n${how.key}`;
-    let known = this.#transports.get(key);
+    let known = this.#registries.get(key);
     if (known === undefined) {
       const transport = new Transport({
         ...this.#opts,
@@ -83,13 +83,13 @@ export class RegistryClient {
         ...(how.credentials !== undefined && { credentials: how.credentials }),
       });
       known = { transport, features: new RegistryFeatures() };
-      this.#transports.set(key, known);
+      this.#registries.set(key, known);
     }
     return known;
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#transports.values()].map((t) => t.transport.close()));
+    await Promise.all([...this.#registries.values()].map((t) => t.transport.close()));
   }
 }
 

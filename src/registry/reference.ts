@@ -141,7 +141,9 @@ export function parseReference(input: string): Reference {
 export const LAYOUT_REGISTRY = 'oci:';
 
 export function formatRepository(repo: Repository): string {
-  return repo.registry === LAYOUT_REGISTRY ? `oci:${repo.repository}` : `${repo.registry}/${repo.repository}`;
+  return repo.registry === LAYOUT_REGISTRY
+    ? `${LAYOUT_REGISTRY}${repo.repository}`
+    : `${repo.registry}/${repo.repository}`;
 }
 
 export function formatReference(ref: Reference): string {

@@ -214,7 +214,7 @@ export async function startFaultProxy(upstream: string, faults: Faults = {}, see
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const method = req.method ?? '?';
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
     const key = requestKey(method, req.url ?? '/');
     const occurrence = (seen.get(key) ?? 0) + 1;
     seen.set(key, occurrence);
@@ -249,7 +249,7 @@ export async function startFaultProxy(upstream: string, faults: Faults = {}, see
       res.end(method === 'HEAD' ? undefined : body);
       return;
     }
-    const stall = stallFor(method, path, (req.url ?? '').split('?')[1] ?? '');
+    const stall = stallFor(method, path, query);
     if (stall !== undefined && stall.body !== true) {
       counts.stalled++;
       entry.fault = 'stall';
