@@ -6,14 +6,18 @@ export const sha256 = (bytes: Uint8Array): string =>
   `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /**
- * Passes bytes through unchanged while hashing them; fails the stream, before its end is signalled,
- * when the bytes do not match the expected digest or size. Chunks are forwarded, never copied.
+ * Passes bytes through unchanged while hashing them; fails the stream when the bytes do not match the
+ * expected digest or size. Chunks are forwarded, never copied, and the last one only once the digest
+ * matches: a receiver told the length up front (an upload's Content-Length) never gets all of a
+ * wrong blob, so it cannot store it whatever it does about the stream's failure.
  */
 export class VerifyingStream extends Transform {
   readonly #expected: string;
   readonly #size: number | undefined;
   readonly #hash: Hash = createHash('sha256');
   #seen = 0;
+  /** The latest chunk, forwarded when the next one comes or the digest matches. */
+  #held: Buffer | undefined;
   /** The verification failure, kept so callers can report it rather than the upload's abort. */
   failure: Error | undefined;
 
@@ -38,7 +42,9 @@ export class VerifyingStream extends Transform {
     }
     this.#hash.update(chunk);
     this.#onBytes?.(chunk.length);
-    done(null, chunk);
+    const previous = this.#held;
+    this.#held = chunk;
+    done(null, previous);
   }
 
   override _flush(done: TransformCallback): void {
@@ -53,7 +59,7 @@ export class VerifyingStream extends Transform {
       done(this.#fail(new DigestMismatch(this.#expected, actual)));
       return;
     }
-    done();
+    done(null, this.#held);
   }
 
   #fail(err: Error): Error {

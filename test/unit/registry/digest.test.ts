@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { sha256, VerifyingStream } from '../../../src/registry/digest.ts';
 import { DigestMismatch, ShortRead } from '../../../src/registry/errors.ts';
@@ -23,6 +23,21 @@ describe('VerifyingStream', () => {
   it('fails on different bytes of the same size', async () => {
     await expect(drain([Buffer.from('hello WORLD')], digest, 11)).rejects.toBeInstanceOf(DigestMismatch);
   });
+  // An upload's length is declared up front: a registry holding all of it could store the bytes
+  // whether or not the stream then fails. So the last chunk waits for the digest.
+  for (const [name, size] of [
+    ['known', 11],
+    ['unknown', undefined],
+  ] as const) {
+    it(`withholds the last chunk of a stream that does not match (size ${name})`, async () => {
+      const verifier = new VerifyingStream(digest, size);
+      const passed: Buffer[] = [];
+      verifier.on('data', (chunk: Buffer) => passed.push(chunk));
+      Readable.from([Buffer.from('hello '), Buffer.from('WOR'), Buffer.from('LD')]).pipe(verifier);
+      await expect(finished(verifier)).rejects.toBeInstanceOf(DigestMismatch);
+      expect(Buffer.concat(passed).toString()).toBe('hello WOR');
+    });
+  }
   it('fails on a short stream as a short read (temporary)', async () => {
     const err = await drain([Buffer.from('hello')], digest, 11).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ShortRead);
