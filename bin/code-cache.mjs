@@ -10,6 +10,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   unlinkSync,
@@ -17,12 +18,19 @@ import {
 } from 'node:fs';
 import module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
 /** sha256 of the payload, in front of it: V8 checks a cache's header, not its contents. */
 const CHECKSUM_BYTES = 32;
+
+/**
+ * Caches kept, newest first. Each bundle, Node version and set of flags gets its own (about 1 MB), so
+ * upgrades would otherwise pile them up; a few spare ones let versions used side by side keep theirs.
+ */
+const KEEP = 8;
+const CACHE_FILE = /^[0-9a-f]{32}\.bin$/;
 
 /** Runs that only print the version or the help compile too little to be worth keeping. */
 const BRIEF = new Set(['-V', '--version', '-h', '--help']);
@@ -116,6 +124,25 @@ function save(file, script) {
     try {
       unlinkSync(partial);
     } catch {}
+    return;
+  }
+  prune(dirname(file));
+}
+
+/**
+ * Removes all but the KEEP most recently written caches. A cache in use is not written again, so an
+ * old one still in use may go; it is then taken anew by its next run.
+ * @param {string} dir
+ */
+function prune(dir) {
+  try {
+    const caches = readdirSync(dir)
+      .filter((name) => CACHE_FILE.test(name))
+      .map((name) => ({ path: join(dir, name), written: lstatSync(join(dir, name)).mtimeMs }))
+      .sort((a, b) => b.written - a.written);
+    for (const { path } of caches.slice(KEEP)) unlinkSync(path);
+  } catch {
+    // Left for the next run that writes a cache.
   }
 }
 

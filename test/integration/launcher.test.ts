@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import vm from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,28 @@ describe('the CLI launcher', () => {
     expect(replaced.equals(damaged)).toBe(false);
     // Sound again: its checksum (the first 32 bytes) matches the rest.
     expect(createHash('sha256').update(replaced.subarray(32)).digest()).toEqual(replaced.subarray(0, 32));
+  });
+
+  it('keeps the 8 newest caches when it writes one, so upgrades do not pile them up', async () => {
+    const { dir, env } = await workspace();
+    const cache = cacheDirIn(env.TMPDIR!);
+    await mkdir(cache, { mode: 0o700 });
+    // Caches of earlier bundles, one a day; and a file that is not a cache.
+    const earlier = Array.from({ length: 10 }, (_, i) => `${String(i).padStart(32, '0')}.bin`);
+    for (const [i, name] of earlier.entries()) {
+      await writeFile(join(cache, name), 'earlier');
+      const day = new Date(Date.UTC(2026, 0, 1 + i));
+      await utimes(join(cache, name), day, day);
+    }
+    await writeFile(join(cache, 'notes.txt'), 'not a cache');
+
+    const run = await sync(dir, env);
+
+    expect(run.code, run.stderr).toBe(0);
+    const left = (await readdir(cache)).sort();
+    const written = left.filter((name) => !earlier.includes(name) && name !== 'notes.txt');
+    expect(written).toHaveLength(1);
+    expect(left).toEqual([...earlier.slice(3), ...written, 'notes.txt'].sort());
   });
 
   it('leaves a cache directory that others can write to alone', async () => {
