@@ -11,7 +11,7 @@ export class Progress {
   readonly #started = performance.now();
 
   onEvent(event: SyncEvent): void {
-    if (event.type === 'planned') this.#total += event.tasks.length + event.unplanned;
+    if (event.type === 'planned') this.#total += event.tasks.length + event.unplanned.length;
     else if (event.type === 'bytes') this.#bytes += event.bytes;
     else if (event.type === 'task-finished') {
       this.#done++;
@@ -46,10 +46,11 @@ export class RepositoryGroups {
 
   onEvent(event: SyncEvent, describe: (e: Extract<SyncEvent, { type: 'task-finished' }>) => string): void {
     if (event.type === 'planned') {
-      for (const t of event.tasks) {
-        const repo = repoOf(formatReference(t.destination));
-        this.#remaining.set(repo, (this.#remaining.get(repo) ?? 0) + 1);
-      }
+      const repos = [
+        ...event.tasks.map((t) => formatReference(t.destination)),
+        ...event.unplanned.map((r) => r.destination),
+      ].map(repoOf);
+      for (const repo of repos) this.#remaining.set(repo, (this.#remaining.get(repo) ?? 0) + 1);
       return;
     }
     if (event.type !== 'task-finished') return;

@@ -49,7 +49,8 @@ export async function sync(
     planningGroups(mine).map(async (group) => {
       const { tasks: planned, failures } = await planGroup(group, listTags, opts);
       const { tasks, conflicts } = dedupe(planned);
-      opts.emit({ type: 'planned', tasks, unplanned: failures.length });
+      opts.emit({ type: 'planned', tasks, unplanned: failures });
+      for (const result of failures) opts.emit({ type: 'task-finished', result });
       execution.add(tasks);
       return { failures, conflicts };
     }),
@@ -97,7 +98,7 @@ async function planGroup(
         return expandRule(rule, needsTagList(rule) ? await listTags(rule.source) : undefined, opts);
       } catch (error) {
         for (const dest of rule.destinations) {
-          const result: TaskResult = {
+          failures.push({
             source: formatRepository(rule.source),
             destination: formatRepository(dest.repo),
             status: 'failed',
@@ -107,9 +108,7 @@ async function planGroup(
             attempts: 1,
             error,
             origin: originOf(rule),
-          };
-          failures.push(result);
-          opts.emit({ type: 'task-finished', result });
+          });
         }
         return [];
       }

@@ -39,9 +39,10 @@ export interface TaskResult {
 export type SyncEvent =
   /**
    * Once per group of rules that share destination repositories, before any of its tasks start.
-   * `unplanned`: destinations already failed while planning (their source could not be listed).
+   * `unplanned`: destinations already failed while planning (their source could not be listed); their
+   * `task-finished` events come right after this one.
    */
-  | { readonly type: 'planned'; readonly tasks: readonly Task[]; readonly unplanned: number }
+  | { readonly type: 'planned'; readonly tasks: readonly Task[]; readonly unplanned: readonly TaskResult[] }
   | { readonly type: 'task-started'; readonly task: Task }
   | { readonly type: 'task-finished'; readonly result: TaskResult }
   | { readonly type: 'bytes'; readonly bytes: number }

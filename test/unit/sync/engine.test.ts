@@ -90,6 +90,35 @@ describe('sync', () => {
     ]);
   });
 
+  it("announces a group's plan before the results of its rules whose source could not be listed", async () => {
+    const events: SyncEvent[] = [];
+    const up = head('1');
+    const stores = client({
+      'src/a': {
+        listTags: async () => {
+          throw new RegistryError('GET q.io/v2/src/a/tags/list: 404 Not Found', { status: 404 });
+        },
+      },
+      'src/b': {
+        // Listed after a's failure, so that a group planned at once would not pass by accident.
+        listTags: async () => {
+          await sleep(5);
+          return ['1'];
+        },
+        headManifest: async () => up,
+      },
+      'mirror/x': { headManifest: async () => up },
+    });
+    await sync(
+      [allTags('q.io/src/a', 'r.io/mirror/x'), allTags('q.io/src/b', 'r.io/mirror/x')],
+      stores,
+      options(events),
+    );
+    expect(
+      events.map((e) => (e.type === 'task-finished' ? `${e.type} ${e.result.destination}` : e.type)),
+    ).toEqual(['planned', 'task-finished r.io/mirror/x', 'task-started', 'task-finished r.io/mirror/x:1']);
+  });
+
   it('lets the first rule keep a contested tag even when its tags arrive last', async () => {
     let bListed = false;
     const fromA = head('a');
