@@ -31,6 +31,9 @@ const CHECKSUM_BYTES = 32;
  */
 const KEEP = 8;
 const CACHE_FILE = /^[0-9a-f]{32}\.bin$/;
+/** Left by a process stopped while writing its cache. */
+const PARTIAL_FILE = /^[0-9a-f]{32}\.bin\.[0-9a-f]{16}$/;
+const PARTIAL_MAX_AGE_MS = 60 * 60 * 1000;
 
 /** Runs that only print the version or the help compile too little to be worth keeping. */
 const BRIEF = new Set(['-V', '--version', '-h', '--help']);
@@ -130,19 +133,34 @@ function save(file, script) {
 }
 
 /**
- * Removes all but the KEEP most recently written caches. A cache in use is not written again, so an
- * old one still in use may go; it is then taken anew by its next run.
+ * Removes all but the KEEP most recently written caches, and partial files over an hour old. A cache
+ * in use is not written again, so an old one still in use may go; it is then taken anew by its next run.
  * @param {string} dir
  */
 function prune(dir) {
+  /** @type {{ path: string, written: number }[]} */
+  const caches = [];
+  let names;
   try {
-    const caches = readdirSync(dir)
-      .filter((name) => CACHE_FILE.test(name))
-      .map((name) => ({ path: join(dir, name), written: lstatSync(join(dir, name)).mtimeMs }))
-      .sort((a, b) => b.written - a.written);
-    for (const { path } of caches.slice(KEEP)) unlinkSync(path);
+    names = readdirSync(dir);
   } catch {
-    // Left for the next run that writes a cache.
+    return;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      if (CACHE_FILE.test(name)) caches.push({ path, written: lstatSync(path).mtimeMs });
+      else if (PARTIAL_FILE.test(name) && Date.now() - lstatSync(path).mtimeMs > PARTIAL_MAX_AGE_MS)
+        unlinkSync(path);
+    } catch {
+      // Gone already (another run pruning), or not ours to remove: the rest still are.
+    }
+  }
+  caches.sort((a, b) => b.written - a.written);
+  for (const { path } of caches.slice(KEEP)) {
+    try {
+      unlinkSync(path);
+    } catch {}
   }
 }
 

@@ -35,6 +35,11 @@ export class VerifyingStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    // Held, an empty chunk would let the last real one through before the digest is checked.
+    if (chunk.length === 0) {
+      done();
+      return;
+    }
     this.#seen += chunk.length;
     if (this.#size !== undefined && this.#seen > this.#size) {
       done(this.#fail(new DigestMismatch(this.#expected, `more than ${this.#size} bytes`)));

@@ -69,26 +69,34 @@ describe('the CLI launcher', () => {
     expect(createHash('sha256').update(replaced.subarray(32)).digest()).toEqual(replaced.subarray(0, 32));
   });
 
-  it('keeps the 8 newest caches when it writes one, so upgrades do not pile them up', async () => {
+  it('keeps the 8 newest caches when it writes one, and no stale partial files, so nothing piles up', async () => {
     const { dir, env } = await workspace();
     const cache = cacheDirIn(env.TMPDIR!);
     await mkdir(cache, { mode: 0o700 });
-    // Caches of earlier bundles, one a day; and a file that is not a cache.
+    // Caches of earlier bundles, one a day, the last yesterday; and a file that is not a cache.
     const earlier = Array.from({ length: 10 }, (_, i) => `${String(i).padStart(32, '0')}.bin`);
+    const day = 24 * 60 * 60 * 1000;
     for (const [i, name] of earlier.entries()) {
       await writeFile(join(cache, name), 'earlier');
-      const day = new Date(Date.UTC(2026, 0, 1 + i));
-      await utimes(join(cache, name), day, day);
+      const written = new Date(Date.now() - (earlier.length - i) * day);
+      await utimes(join(cache, name), written, written);
     }
     await writeFile(join(cache, 'notes.txt'), 'not a cache');
+    // Partial files of runs stopped while writing: one two hours old, one just begun.
+    const stale = `${'a'.repeat(32)}.bin.${'0'.repeat(16)}`;
+    const fresh = `${'b'.repeat(32)}.bin.${'1'.repeat(16)}`;
+    await writeFile(join(cache, stale), 'partial');
+    await writeFile(join(cache, fresh), 'partial');
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(join(cache, stale), twoHoursAgo, twoHoursAgo);
 
     const run = await sync(dir, env);
 
     expect(run.code, run.stderr).toBe(0);
     const left = (await readdir(cache)).sort();
-    const written = left.filter((name) => !earlier.includes(name) && name !== 'notes.txt');
+    const written = left.filter((name) => !earlier.includes(name) && !['notes.txt', fresh].includes(name));
     expect(written).toHaveLength(1);
-    expect(left).toEqual([...earlier.slice(3), ...written, 'notes.txt'].sort());
+    expect(left).toEqual([...earlier.slice(3), ...written, 'notes.txt', fresh].sort());
   });
 
   it('leaves a cache directory that others can write to alone', async () => {

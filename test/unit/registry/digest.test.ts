@@ -33,7 +33,8 @@ describe('VerifyingStream', () => {
       const verifier = new VerifyingStream(digest, size);
       const passed: Buffer[] = [];
       verifier.on('data', (chunk: Buffer) => passed.push(chunk));
-      Readable.from([Buffer.from('hello '), Buffer.from('WOR'), Buffer.from('LD')]).pipe(verifier);
+      const chunks = ['hello ', 'WOR', 'LD', ''].map((text) => Buffer.from(text));
+      Readable.from(chunks).pipe(verifier);
       await expect(finished(verifier)).rejects.toBeInstanceOf(DigestMismatch);
       expect(Buffer.concat(passed).toString()).toBe('hello WOR');
     });
