@@ -267,7 +267,8 @@ describe.concurrent('fault injection', () => {
   describe('a source serving broken data', () => {
     it('fails the image whose blob does not match its digest, writes no tag for it, and syncs the others', async () => {
       const good = buildImage({ seed: 'faults-good', layers: 2, layerSize: 50_000 });
-      const bad = buildImage({ seed: 'faults-bad', layers: 2, layerSize: 50_000 });
+      // Layers of many chunks, so that an upload is under way when the last one comes.
+      const bad = buildImage({ seed: 'faults-bad', layers: 2, layerSize: 2_000_000 });
       const badIndex = buildIndex({ seed: 'faults-bad-index', platforms: PLATFORMS.slice(0, 2) });
       await pushImage(source, 'broken/good', 'v1', good);
       await pushImage(source, 'broken/bad', 'v1', bad);
@@ -276,11 +277,13 @@ describe.concurrent('fault injection', () => {
       // One child of the index: the index must not be written either.
       const corruptChild = badIndex.children[1]!.blobs[1]!.digest;
       const src = await proxy(source, { corrupt: new Set([corruptLayer, corruptChild]) });
+      // Passes everything on; its log shows how much of each upload the destination got.
+      const dst = await proxy(destination);
       const dir = await workspace([
         'images:',
-        `  ${src.host}/broken/good:v1: ${destination.host}/broken/good`,
-        `  ${src.host}/broken/bad:v1: ${destination.host}/broken/bad`,
-        `  ${src.host}/broken/bad-index:v1: ${destination.host}/broken/bad-index`,
+        `  ${src.host}/broken/good:v1: ${dst.host}/broken/good`,
+        `  ${src.host}/broken/bad:v1: ${dst.host}/broken/bad`,
+        `  ${src.host}/broken/bad-index:v1: ${dst.host}/broken/bad-index`,
       ]);
 
       const run = await cli(dir);
@@ -288,17 +291,25 @@ describe.concurrent('fault injection', () => {
       expect(run.code, run.all).toBe(1);
       expect(run.stderr).toContain('1 synced, 0 skipped, 2 failed');
       await expectComplete(destination, 'broken/good', 'v1', good);
+      const sizeOf = new Map(
+        [...bad.blobs, ...badIndex.children.flatMap((c) => c.blobs)].map((b) => [b.digest, b.size]),
+      );
       for (const [repo, digest] of [
         ['broken/bad', corruptLayer],
         ['broken/bad-index', corruptChild],
       ] as const) {
-        const r = resultFor(run.report, `${destination.host}/${repo}:v1`);
+        const r = resultFor(run.report, `${dst.host}/${repo}:v1`);
         expect(r?.status).toBe('failed');
         expect(r?.error).toContain(`digest mismatch: expected ${digest}`);
         expect(run.stderr).toMatch(new RegExp(`✘ .*${repo}:v1: digest mismatch: expected ${digest}`));
-        // Nothing points at it, and the corrupt bytes were not stored.
+        // Nothing points at it, and the corrupt bytes were not stored: the destination never had all
+        // of them, so a registry that did not check digests itself could not have stored them either.
         expect(await tagsAt(destination, repo)).toEqual([]);
         expect(await blobStatus(destination, repo, digest)).toBe(404);
+        const uploads = dst.log.filter(
+          (e) => e.method === 'PUT' && e.query.includes(encodeURIComponent(digest)),
+        );
+        expect(Math.max(0, ...uploads.map((e) => e.bytesIn))).toBeLessThan(sizeOf.get(digest)!);
         // The source is wrong, not flaky: the blob was fetched once, not retried.
         expect(src.log.filter((e) => e.method === 'GET' && e.path.endsWith(`/blobs/${digest}`))).toHaveLength(
           1,

@@ -75,11 +75,14 @@ export interface LogEntry {
   readonly at: number;
   readonly method: string;
   readonly path: string;
+  readonly query: string;
   readonly authorization: boolean;
   /** The Authorization header itself (credentials: tests check they never show up elsewhere). */
   readonly authorizationValue?: string;
   /** What the client got: the upstream's status, or the injected one. */
   status?: number;
+  /** Request body bytes received from the client and passed on. */
+  bytesIn: number;
   fault?: FaultKind | 'intercepted' | 'down';
 }
 
@@ -223,6 +226,8 @@ export async function startFaultProxy(upstream: string, faults: Faults = {}, see
       at: performance.now(),
       method,
       path,
+      query,
+      bytesIn: 0,
       authorization: req.headers.authorization !== undefined,
       ...(req.headers.authorization !== undefined && { authorizationValue: req.headers.authorization }),
     };
@@ -277,7 +282,10 @@ export async function startFaultProxy(upstream: string, faults: Faults = {}, see
       return;
     }
     const blob = method === 'GET' ? BLOB_GET.exec(path)?.[1] : undefined;
-    req.on('data', (chunk: Buffer) => (counts.bytesIn += chunk.length));
+    req.on('data', (chunk: Buffer) => {
+      counts.bytesIn += chunk.length;
+      entry.bytesIn += chunk.length;
+    });
     const upstreamRes = await forward(req);
     entry.status = upstreamRes.statusCode;
     const stallBody = stall?.body === true && upstreamRes.statusCode === 200;
