@@ -4,7 +4,7 @@ import * as core from '@actions/core';
 import { ConfigError, type LoadedConfig, loadConfig } from '../config/index.ts';
 import { explain } from '../report/explain.ts';
 import { toJsonReport } from '../report/json.ts';
-import { describeResult } from '../report/lines.ts';
+import { describeFiltered, describeResult } from '../report/lines.ts';
 import { Progress, RepositoryGroups } from '../report/progress.ts';
 import { renderSummary } from '../report/summary.ts';
 import { runSession, type SessionReport } from '../sync/session.ts';
@@ -82,10 +82,7 @@ async function execute(inputs: ActionInputs, config: LoadedConfig): Promise<Sess
   const emit = (event: SyncEvent) => {
     progress.onEvent(event);
     groups.onEvent(event, (e) => describeResult(e.result));
-    if (event.type === 'index-filtered')
-      core.warning(
-        `${event.task.destination.repository}: the platform filter wrote a new index ${event.to} instead of the source's ${event.from}`,
-      );
+    if (event.type === 'index-filtered') core.warning(describeFiltered(event));
   };
   try {
     return await runSession(config, {

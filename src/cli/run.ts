@@ -7,7 +7,7 @@ import { ConfigError, type LoadedConfig, loadConfig } from '../config/index.ts';
 import { Secrets } from '../registry/secrets.ts';
 import { explain } from '../report/explain.ts';
 import { toJsonReport } from '../report/json.ts';
-import { describeResult } from '../report/lines.ts';
+import { describeFiltered, describeResult } from '../report/lines.ts';
 import { Progress } from '../report/progress.ts';
 import { runSession, type SessionReport } from '../sync/session.ts';
 import type { Logger, SyncEvent } from '../sync/types.ts';
@@ -100,10 +100,7 @@ async function syncLogged(
       emit: (event: SyncEvent) => {
         progress.onEvent(event);
         if (event.type === 'task-finished') logger.info(describeResult(event.result));
-        if (event.type === 'index-filtered')
-          logger.warn(
-            `platform filter: ${event.task.destination.repository} gets index ${event.to}, not ${event.from}`,
-          );
+        if (event.type === 'index-filtered') logger.warn(describeFiltered(event));
       },
     });
   } catch (err) {

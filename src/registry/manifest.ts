@@ -11,6 +11,8 @@ export const MediaType = {
 } as const;
 
 const INDEX_TYPES = new Set<string>([MediaType.ociIndex, MediaType.dockerList]);
+
+export const isIndexMediaType = (mediaType: string): boolean => INDEX_TYPES.has(mediaType);
 const IMAGE_TYPES = new Set<string>([MediaType.ociManifest, MediaType.dockerManifest]);
 const SCHEMA1_TYPES = new Set<string>([MediaType.dockerSchema1, MediaType.dockerSchema1Signed]);
 

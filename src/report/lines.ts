@@ -1,4 +1,5 @@
-import type { TaskResult } from '../sync/types.ts';
+import { formatReference } from '../registry/reference.ts';
+import type { SyncEvent, TaskResult } from '../sync/types.ts';
 import { explain } from './explain.ts';
 import { formatBytes, formatDuration, shortDigest } from './format.ts';
 
@@ -19,4 +20,9 @@ export function describeResult(r: TaskResult): string {
       return `✘ ${arrow}: ${e.reason}${e.hint ? ` — ${e.hint}` : ''}`;
     }
   }
+}
+
+/** The warning for an index a platform filter rewrote (its digest is no longer the source's). */
+export function describeFiltered(e: Extract<SyncEvent, { type: 'index-filtered' }>): string {
+  return `platform filter: ${formatReference(e.task.destination)} gets a new index ${e.to}, not the source's ${e.from}`;
 }

@@ -1,7 +1,9 @@
+import type { ManifestHead } from '../registry/client/manifests.ts';
 import { RegistryError } from '../registry/errors.ts';
-import { parseManifest, type RawManifest } from '../registry/manifest.ts';
+import { isIndexMediaType, type Platform, parseManifest, type RawManifest } from '../registry/manifest.ts';
 import { formatReference } from '../registry/reference.ts';
-import { filterIndex } from './platforms.ts';
+import type { ImageStore } from '../registry/store.ts';
+import { filterIndex, isFilteredFrom } from './platforms.ts';
 import { QuotaDeferral } from './quota.ts';
 import { copyReferrers } from './referrers.ts';
 import { type CopyContext, copyContent, copyOnce, sourceManifest } from './tree.ts';
@@ -26,13 +28,12 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   const src = ctx.client.repository(task.source, 'pull', ctx.signal);
   const dst = ctx.client.repository(task.destination, ctx.dryRun ? 'pull' : 'push', ctx.signal);
   const srcRef = task.source.digest ?? task.source.tag ?? 'latest';
-  const filtering = task.platforms !== undefined && task.platforms.length > 0;
-  const compare = !ctx.force && !filtering;
+  const platforms = task.platforms ?? [];
   const named = task.destination.tag ?? task.destination.digest;
   // Both sides at once where the destination reference is known: a no-op image is one round trip, not two.
   const [srcHead, dstHead] = await Promise.allSettled([
     src.headManifest(srcRef),
-    compare && named !== undefined ? dst.headManifest(named) : undefined,
+    !ctx.force && named !== undefined ? dst.headManifest(named) : undefined,
   ]);
   if (srcHead.status === 'rejected') throw srcHead.reason;
   const head = srcHead.value;
@@ -54,10 +55,13 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
     return { ...outcome, referrers };
   };
 
-  const current = named === undefined && compare ? await dst.headManifest(dstRef) : dstHead.value;
-  if (compare && current?.digest === sourceDigest) {
-    return withReferrers({ status: 'skipped', digest: sourceDigest, bytes: 0 });
-  }
+  const current = named === undefined && !ctx.force ? await dst.headManifest(dstRef) : dstHead.value;
+  // A platform filter applies to indexes only: an image of one platform is copied as it is.
+  const filtering = platforms.length > 0 && isIndexMediaType(head.mediaType);
+  const there = ctx.force
+    ? undefined
+    : await upToDate(current, sourceDigest, filtering ? platforms : [], dst);
+  if (there !== undefined) return withReferrers({ status: 'skipped', ...there, bytes: 0 });
 
   if (ctx.mayPull?.(task.source) === false) {
     throw new QuotaDeferral(`deferred: the pull quota of ${task.source.registry} is at its floor`);
@@ -66,18 +70,19 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   const manifest = parseManifest(raw);
   let target = raw;
   let children = manifest.kind === 'index' ? manifest.manifests : [];
-  if (filtering && manifest.kind === 'index') {
-    const filtered = filterIndex(raw, manifest.manifests, task.platforms ?? []);
+  if (platforms.length > 0 && manifest.kind === 'index') {
+    const filtered = filterIndex(raw, manifest.manifests, platforms);
     if (filtered.kept.length === 0) {
       throw new RegistryError(`${formatReference(task.source)} has none of the requested platforms`);
     }
     target = filtered.manifest;
     children = filtered.kept;
-    if (target.digest !== raw.digest)
-      ctx.emit({ type: 'index-filtered', task, from: raw.digest, to: target.digest });
-    if (!ctx.force && (await dst.headManifest(dstRef))?.digest === target.digest) {
+    // Docker's manifest lists carry no record of their filtering: their comparison comes only now.
+    if (!ctx.force && current?.digest === target.digest) {
       return withReferrers({ status: 'skipped', ...outcomeDigests(target, raw), bytes: 0 });
     }
+    if (target.digest !== raw.digest)
+      ctx.emit({ type: 'index-filtered', task, from: raw.digest, to: target.digest });
   }
   if (ctx.dryRun) return withReferrers({ status: 'planned', ...outcomeDigests(target, raw), bytes: 0 });
 
@@ -91,6 +96,34 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   });
   if (!copiedHere) await dst.putManifest(dstRef, target);
   return withReferrers({ status: 'synced', ...outcomeDigests(target, raw), bytes });
+}
+
+/**
+ * The digests of what the destination already holds for this task, from HEADs and reads of the
+ * destination only, so that an unchanged image costs the source no pull: the source's manifest, or
+ * the index a platform filter made of it (recorded in the index, see FILTERED_FROM).
+ */
+async function upToDate(
+  current: ManifestHead | undefined,
+  sourceDigest: string,
+  platforms: readonly Platform[],
+  dst: ImageStore,
+): Promise<{ digest: string; sourceDigest?: string } | undefined> {
+  if (current?.digest === undefined) return undefined;
+  if (platforms.length === 0) return current.digest === sourceDigest ? { digest: sourceDigest } : undefined;
+  if (current.digest === sourceDigest) {
+    // The source's own index, already here: current if the filter keeps all of it.
+    const raw = await dst.getManifest(sourceDigest);
+    const manifest = parseManifest(raw);
+    if (manifest.kind !== 'index') return undefined;
+    const kept = filterIndex(raw, manifest.manifests, platforms).manifest.digest === sourceDigest;
+    return kept ? { digest: sourceDigest } : undefined;
+  }
+  if (!isIndexMediaType(current.mediaType)) return undefined;
+  const index = await dst.getManifest(current.digest);
+  return isFilteredFrom(index, sourceDigest, platforms)
+    ? { digest: current.digest, sourceDigest }
+    : undefined;
 }
 
 function outcomeDigests(target: RawManifest, raw: RawManifest): { digest: string; sourceDigest?: string } {

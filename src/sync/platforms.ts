@@ -1,5 +1,32 @@
 import { sha256 } from '../registry/digest.ts';
-import type { Descriptor, Platform, RawManifest } from '../registry/manifest.ts';
+import { type Descriptor, MediaType, type Platform, type RawManifest } from '../registry/manifest.ts';
+
+/**
+ * What a filtered OCI index records of its making, so that a later run can tell it is current from a
+ * HEAD of the source: the source index's digest, and the platforms asked for.
+ */
+export const FILTERED_FROM = 'dev.image-sync.filtered-from';
+export const FILTERED_PLATFORMS = 'dev.image-sync.platforms';
+
+/** `linux/amd64,linux/arm/v7`: sorted, so the same platforms in another order give the same key. */
+export function platformsKey(wanted: readonly Platform[]): string {
+  const names = wanted.map((p) =>
+    [p.os, p.architecture, ...(p.variant === undefined ? [] : [p.variant])].join('/'),
+  );
+  return [...new Set(names)].sort().join(',');
+}
+
+/** Whether `index` is what filtering the source index `from` to `wanted` wrote. */
+export function isFilteredFrom(index: RawManifest, from: string, wanted: readonly Platform[]): boolean {
+  if (index.mediaType !== MediaType.ociIndex) return false;
+  let annotations: Record<string, unknown> | undefined;
+  try {
+    ({ annotations } = JSON.parse(index.bytes.toString('utf8')) as { annotations?: Record<string, unknown> });
+  } catch {
+    return false; // Not JSON, so not an index this tool wrote: the task copies it anew.
+  }
+  return annotations?.[FILTERED_FROM] === from && annotations[FILTERED_PLATFORMS] === platformsKey(wanted);
+}
 
 /** `*` (from `--os` or `--arch` given alone) matches anything; a missing variant matches every variant. */
 export function platformMatches(p: Platform | undefined, wanted: readonly Platform[]): boolean {
@@ -11,8 +38,8 @@ export function platformMatches(p: Platform | undefined, wanted: readonly Platfo
 
 /**
  * An index holding only the wanted platforms' children. Attestation entries stay with the images
- * they describe. Unchanged when nothing was dropped, so the digest
- * is kept byte for byte.
+ * they describe. Unchanged when nothing was dropped, so the digest is kept byte for byte; otherwise an
+ * OCI index also records where it came from (FILTERED_FROM). Docker's manifest list has no annotations.
  */
 export function filterIndex(
   raw: RawManifest,
@@ -24,8 +51,18 @@ export function filterIndex(
   );
   const kept = children.filter((c) => keptDigests.has(c.digest) || describesKept(c, keptDigests));
   if (kept.length === children.length) return { manifest: raw, kept };
-  const body = JSON.parse(raw.bytes.toString('utf8')) as { manifests: unknown[] };
+  const body = JSON.parse(raw.bytes.toString('utf8')) as {
+    manifests: unknown[];
+    annotations?: Record<string, string>;
+  };
   body.manifests = (body.manifests as Descriptor[]).filter((d) => kept.some((k) => k.digest === d.digest));
+  if (raw.mediaType === MediaType.ociIndex) {
+    body.annotations = {
+      ...body.annotations,
+      [FILTERED_FROM]: raw.digest,
+      [FILTERED_PLATFORMS]: platformsKey(wanted),
+    };
+  }
   const bytes = Buffer.from(JSON.stringify(body, null, 2));
   return { manifest: { mediaType: raw.mediaType, bytes, digest: sha256(bytes) }, kept };
 }

@@ -255,7 +255,9 @@ describe('image-sync CLI', () => {
     expect(r.results[0]?.sourceDigest).toBe(images.multi!.digest);
     expect(r.results[0]?.digest).not.toBe(images.multi!.digest);
     expect(await atDest('platforms/amd64:2.0')).toBe(r.results[0]?.digest);
-    expect(run.stderr).toContain('platform filter');
+    expect(run.stderr).toContain(
+      `platform filter: ${token.host}/platforms/amd64:2.0 gets a new index ${r.results[0]?.digest}, not the source's ${images.multi!.digest}`,
+    );
 
     const all = await runCli(['--config', 'all.yaml', '--platform', 'linux/amd64,linux/arm64,linux/arm/v7'], {
       cwd: dir,
@@ -303,6 +305,52 @@ describe('image-sync CLI', () => {
       });
       expect(forced.code, forced.stderr).toBe(0);
       expect((await report(dir)).totals.synced).toBe(4);
+    });
+
+    it('with a platform filter too: a filtered index, a kept one, an image of one platform and a manifest list', async () => {
+      const dir = await workspace({
+        'config.yaml': [
+          'auth:',
+          tokenAuth(),
+          'images:',
+          `  ${proxy.host}/lib/multi:2.0: ${token.host}/warm-filtered/multi`,
+          `  ${proxy.host}/lib/single:v1: ${token.host}/warm-filtered/single`,
+          `  ${proxy.host}/lib/list:3.0: ${token.host}/warm-filtered/list`,
+          '',
+        ].join('\n'),
+        'all.yaml': [
+          'auth:',
+          tokenAuth(),
+          'images:',
+          `  ${proxy.host}/lib/multi:2.0: ${token.host}/warm-filtered/all`,
+          '',
+        ].join('\n'),
+      });
+      const amd64 = ['--config', 'config.yaml', '--platform', 'linux/amd64', '--report', 'report.json'];
+      const everything = ['--config', 'all.yaml', '--platform', 'linux/amd64,linux/arm64,linux/arm/v7'];
+      for (const args of [amd64, everything]) {
+        const first = await runCli(args, { cwd: dir });
+        expect(first.code, first.stderr).toBe(0);
+      }
+      const written = await atDest('warm-filtered/multi:2.0');
+      expect(written).not.toBe(images.multi!.digest);
+      expect(await atDest('warm-filtered/all:2.0')).toBe(images.multi!.digest);
+
+      proxy.reset();
+      const second = await runCli(amd64, { cwd: dir });
+      expect(second.code, second.stderr).toBe(0);
+      expect((await report(dir)).results).toMatchObject([
+        { status: 'skipped', digest: written, sourceDigest: images.multi!.digest },
+        { status: 'skipped', digest: images['single:v1']!.digest },
+        { status: 'skipped' },
+      ]);
+      expect(second.stderr).not.toContain('platform filter');
+      const all = await runCli(everything, { cwd: dir });
+      expect(all.stderr).toContain('0 synced, 1 skipped, 0 failed');
+      // Docker's manifest list records nothing of its filtering: it alone is read again (one GET).
+      const gets = proxy.log.filter((e) => e.method === 'GET' && e.path !== '/v2/');
+      expect(gets.map((e) => e.path)).toEqual([expect.stringMatching(/^\/v2\/lib\/list\/manifests\//)]);
+      expect(await atDest('warm-filtered/multi:2.0')).toBe(written);
     });
   });
 
