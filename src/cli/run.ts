@@ -80,7 +80,13 @@ async function syncLogged(
   const progress = new Progress();
   const stopProgress = progress.every(PROGRESS_EVERY_MS, (line) => process.stderr.write(`${line}\n`));
   const stop = new AbortController();
-  const onSigint = () => (stop.signal.aborted ? process.exit(130) : stop.abort());
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    logger.warn(
+      'SIGINT received: finishing running transfers, starting and retrying nothing (Ctrl-C again to quit now)',
+    );
+    stop.abort();
+  };
   process.on('SIGINT', onSigint);
   let report: SessionReport;
   try {
@@ -117,6 +123,7 @@ async function syncLogged(
   process.stderr.write(
     `${report.dryRun ? `${t.planned} to copy` : `${t.synced} synced`}, ${t.skipped} skipped, ${t.failed} failed\n`,
   );
+  if (stop.signal.aborted) return 130;
   return t.failed > 0 ? 1 : 0;
 }
 

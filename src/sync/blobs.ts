@@ -13,6 +13,8 @@ export interface BlobCopierOptions {
   readonly retry: RetryPolicy;
   readonly onBytes?: (n: number) => void;
   readonly onRetry?: (what: string, error: unknown, retriesLeft: number) => void;
+  /** Once aborted, a failed transfer is not tried again. */
+  readonly stop?: AbortSignal;
 }
 
 /** Upload failures that mean "this registry wants the streamed PATCH form", not "the data is wrong". */
@@ -86,7 +88,10 @@ export class BlobCopier {
         return this.#stream(desc, src, dst, session);
       },
       this.#opts.retry,
-      (error, left) => this.#opts.onRetry?.(`blob ${desc.digest.slice(0, 19)}`, error, left),
+      {
+        onRetry: (error, left) => this.#opts.onRetry?.(`blob ${desc.digest.slice(0, 19)}`, error, left),
+        ...(this.#opts.stop !== undefined && { stop: this.#opts.stop }),
+      },
     );
   }
 

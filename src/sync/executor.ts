@@ -48,6 +48,7 @@ export function startExecution(client: CopyContext['client'], opts: ExecuteOptio
     retry: opts.retry ?? DEFAULT_RETRY,
     onBytes: (bytes) => opts.emit({ type: 'bytes', bytes }),
     onRetry: (what, error, retriesLeft) => opts.emit({ type: 'retry', what, error, retriesLeft }),
+    ...(opts.stop !== undefined && { stop: opts.stop }),
   });
   const ctx: CopyContext = {
     client,

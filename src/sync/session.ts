@@ -45,6 +45,7 @@ export async function runSession(config: LoadedConfig, opts: SessionOptions): Pr
     userAgent: opts.userAgent ?? 'image-sync',
     ...(opts.retry !== undefined && { retry: opts.retry }),
     onRetry: (error, retriesLeft) => opts.emit({ type: 'retry', what: 'request', error, retriesLeft }),
+    ...(opts.stop !== undefined && { stopRetrying: opts.stop }),
     onResponse: (info) => {
       opts.onResponse?.(info);
       const limit = QuotaGuard.read(info.host, info.headers);

@@ -264,6 +264,41 @@ describe.concurrent('fault injection', () => {
     });
   });
 
+  describe('interrupted', () => {
+    it('on Ctrl-C retries nothing more, says so, and exits 130 with its report written', async () => {
+      const image = buildImage({ seed: 'faults-interrupted' });
+      await pushImage(source, 'sigint/app', 'v1', image);
+      // Every request but the ping fails (503, or 429 asking for a second): the run lives on retries.
+      const failing = await proxy(source, { errors: 1 });
+      const dir = await workspace([
+        'images:',
+        `  ${failing.host}/sigint/app:v1: ${destination.host}/sigint/app`,
+      ]);
+      const failed = () => failing.log.filter((e) => e.path !== '/v2/').length;
+      let pid = 0;
+      const running = runCli(['--config', 'sync.yaml', '--report', 'report.json', '--retries', '0'], {
+        cwd: dir,
+        env: { HOME: dir },
+        onSpawn: (p) => (pid = p),
+      });
+      // Two failed attempts: the run now waits (at least 300 ms) before its third.
+      for (let i = 0; i < 3000 && failed() < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(failed()).toBe(2);
+      process.kill(pid, 'SIGINT');
+
+      const run = await running;
+
+      expect(run.code, run.stderr).toBe(130);
+      expect(run.stderr).toContain('SIGINT received');
+      // Without the stop, four more attempts would follow (the transport retries 4 times).
+      expect(failed()).toBe(2);
+      const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as JsonReport;
+      expect(report.results).toMatchObject([
+        { status: 'failed', destination: `${destination.host}/sigint/app:v1` },
+      ]);
+    });
+  });
+
   describe('a source serving broken data', () => {
     it('fails the image whose blob does not match its digest, writes no tag for it, and syncs the others', async () => {
       const good = buildImage({ seed: 'faults-good', layers: 2, layerSize: 50_000 });

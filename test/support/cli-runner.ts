@@ -13,13 +13,20 @@ export interface CliRun {
 /** Runs the bundled CLI as a user would. The environment is only what the test gives (plus PATH and HOME). */
 export function runCli(
   args: readonly string[],
-  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: {
+    cwd?: string;
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    /** Called with the process id once it runs (to signal it). */
+    onSpawn?: (pid: number) => void;
+  } = {},
 ): Promise<CliRun> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
       cwd: opts.cwd ?? process.cwd(),
       env: { PATH: process.env.PATH ?? '', HOME: opts.env?.HOME ?? process.env.HOME ?? '/tmp', ...opts.env },
     });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));

@@ -18,6 +18,17 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxRetryAfterMs: 60_000,
 };
 
+export interface RetryControl {
+  readonly onRetry?: (error: unknown, retriesLeft: number) => void;
+  /** Cuts the attempt under way, and the whole retry, with an abort error. */
+  readonly signal?: AbortSignal;
+  /**
+   * Once aborted, the next failure is final and a wait for another attempt ends at once, with the
+   * failure it followed; an attempt under way goes on, and its success counts.
+   */
+  readonly stop?: AbortSignal;
+}
+
 /**
  * Runs `attempt` again on temporary errors with exponential backoff and jitter, waiting at least as
  * long as the server's Retry-After asked.
@@ -25,22 +36,45 @@ export const DEFAULT_RETRY: RetryPolicy = {
 export function withRetry<T>(
   attempt: () => Promise<T>,
   policy: RetryPolicy,
-  onRetry?: (error: unknown, retriesLeft: number) => void,
-  signal?: AbortSignal,
+  control: RetryControl = {},
 ): Promise<T> {
+  const { onRetry, signal, stop } = control;
   return pRetry(attempt, {
     retries: policy.retries,
-    factor: 2,
-    minTimeout: policy.minDelayMs,
-    maxTimeout: policy.maxDelayMs,
-    randomize: true,
+    // p-retry's own wait could end early only through its signal, which would also discard an
+    // attempt that succeeds once it fired: the wait is onFailedAttempt's, below.
+    minTimeout: 0,
     ...(signal !== undefined && { signal }),
-    shouldRetry: ({ error }) => isTemporary(error),
-    onFailedAttempt: async ({ error, retriesLeft }) => {
-      if (retriesLeft === 0 || !isTemporary(error)) return;
+    shouldRetry: ({ error }) => isTemporary(error) && stop?.aborted !== true,
+    onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+      if (retriesLeft === 0 || !isTemporary(error) || stop?.aborted) return;
       onRetry?.(error, retriesLeft);
-      const wait = error instanceof RegistryError ? error.retryAfterMs : undefined;
-      if (wait !== undefined) await sleep(Math.min(wait, policy.maxRetryAfterMs), undefined, { signal });
+      const backoff = policy.minDelayMs * 2 ** (attemptNumber - 1) * (1 + Math.random());
+      const asked = error instanceof RegistryError ? (error.retryAfterMs ?? 0) : 0;
+      await pause(Math.max(Math.min(backoff, policy.maxDelayMs), Math.min(asked, policy.maxRetryAfterMs)), {
+        signal,
+        stop,
+      });
     },
   });
+}
+
+/** Waits `ms`; ends early and quietly once `stop` fires, and with an abort error once `signal` does. */
+async function pause(ms: number, { signal, stop }: Pick<RetryControl, 'signal' | 'stop'>): Promise<void> {
+  if (stop === undefined) {
+    await sleep(ms, undefined, signal === undefined ? {} : { signal });
+    return;
+  }
+  const stopped = new AbortController();
+  const onStop = () => stopped.abort();
+  stop.addEventListener('abort', onStop, { once: true });
+  try {
+    await sleep(ms, undefined, {
+      signal: AbortSignal.any([stopped.signal, ...(signal === undefined ? [] : [signal])]),
+    });
+  } catch (err) {
+    if (!stopped.signal.aborted || signal?.aborted) throw err;
+  } finally {
+    stop.removeEventListener('abort', onStop);
+  }
 }

@@ -37,6 +37,8 @@ export interface TransportOptions {
   /** Every HTTP exchange, for metrics and rate-limit headers. */
   readonly onResponse?: (info: ResponseInfo) => void;
   readonly onRetry?: (error: unknown, retriesLeft: number) => void;
+  /** Once aborted, failed requests are not tried again (see RetryControl.stop). */
+  readonly stopRetrying?: AbortSignal;
   /** Replaces the connection pool (unit tests pass undici's MockAgent). */
   readonly dispatcher?: Dispatcher;
 }
@@ -101,7 +103,11 @@ export class Transport {
   request(req: TransportRequest): Promise<HttpResponse> {
     const attempt = () => this.#attempt(req);
     if (req.body instanceof Readable) return attempt();
-    return withRetry(attempt, this.#opts.retry ?? DEFAULT_RETRY, this.#opts.onRetry, req.signal);
+    return withRetry(attempt, this.#opts.retry ?? DEFAULT_RETRY, {
+      ...(this.#opts.onRetry !== undefined && { onRetry: this.#opts.onRetry }),
+      ...(req.signal !== undefined && { signal: req.signal }),
+      ...(this.#opts.stopRetrying !== undefined && { stop: this.#opts.stopRetrying }),
+    });
   }
 
   get #plainAllowed(): boolean {
