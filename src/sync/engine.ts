@@ -47,12 +47,12 @@ export async function sync(
   const listTags = tagLister(client, opts);
   const planning = await Promise.allSettled(
     planningGroups(mine).map(async (group) => {
-      const { tasks: planned, failures } = await planGroup(group, listTags, opts);
+      const { tasks: planned, failures, unmatched } = await planGroup(group, listTags, opts);
       const { tasks, conflicts } = dedupe(planned);
       opts.emit({ type: 'planned', tasks, unplanned: failures });
       for (const result of failures) opts.emit({ type: 'task-finished', result });
       execution.add(tasks);
-      return { failures, conflicts };
+      return { failures, warnings: [...unmatched, ...conflicts] };
     }),
   );
   // Whatever was started ends before the run does, even when planning some group failed.
@@ -66,7 +66,7 @@ export async function sync(
     results,
     totals: totalsOf(results, Math.round(performance.now() - started)),
     dryRun: opts.dryRun,
-    warnings: groups.flatMap((g) => g.conflicts),
+    warnings: groups.flatMap((g) => g.warnings),
   };
 }
 
@@ -85,17 +85,28 @@ function tagLister(client: SyncClient, opts: SyncOptions): (source: Repository) 
   };
 }
 
-/** The tasks of a group of rules, in rules' order; a source that cannot be listed fails its destinations. */
+/**
+ * The tasks of a group of rules, in rules' order; a source that cannot be listed fails its
+ * destinations, and a rule that selects from a listing but matches no tag is said (a mistyped pattern
+ * would otherwise pass for a run with nothing to do).
+ */
 async function planGroup(
   rules: readonly Rule[],
   listTags: (source: Repository) => Promise<string[]>,
   opts: SyncOptions,
 ) {
   const failures: TaskResult[] = [];
+  const unmatched: (string | undefined)[] = [];
   const expanded = await Promise.all(
-    rules.map(async (rule) => {
+    rules.map(async (rule, i) => {
       try {
-        return expandRule(rule, needsTagList(rule) ? await listTags(rule.source) : undefined, opts);
+        const listed = needsTagList(rule) ? await listTags(rule.source) : undefined;
+        const tasks = expandRule(rule, listed, opts);
+        if (tasks.length === 0 && (listed !== undefined || rule.filter !== undefined)) {
+          const count = listed === undefined ? '' : ` (${listed.length} listed)`;
+          unmatched[i] = `${originOf(rule)}: no tag of ${formatRepository(rule.source)} matches${count}`;
+        }
+        return tasks;
       } catch (error) {
         for (const dest of rule.destinations) {
           failures.push({
@@ -114,7 +125,7 @@ async function planGroup(
       }
     }),
   );
-  return { tasks: expanded.flat(), failures };
+  return { tasks: expanded.flat(), failures, unmatched: unmatched.filter((w) => w !== undefined) };
 }
 
 /** Rules' order, whatever order the groups' tag lists arrived in. */

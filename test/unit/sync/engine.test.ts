@@ -119,6 +119,23 @@ describe('sync', () => {
     ).toEqual(['planned', 'task-finished r.io/mirror/x', 'task-started', 'task-finished r.io/mirror/x:1']);
   });
 
+  it('says which rules matched no tag, so that a mistyped pattern does not pass for a run with nothing to do', async () => {
+    const stores = client({
+      'src/a': { listTags: async () => ['1.0', '2.0'] },
+      'src/empty': { listTags: async () => [] },
+    });
+    const typo: Rule = {
+      ...allTags('q.io/src/a', 'r.io/mirror/a'),
+      select: { kind: 'regex', pattern: /^v1\./ },
+    };
+    const report = await sync([typo, allTags('q.io/src/empty', 'r.io/mirror/empty')], stores, options());
+    expect(report.results).toEqual([]);
+    expect(report.warnings).toEqual([
+      'images.yaml: q.io/src/a: no tag of q.io/src/a matches (2 listed)',
+      'images.yaml: q.io/src/empty: no tag of q.io/src/empty matches (0 listed)',
+    ]);
+  });
+
   it('lets the first rule keep a contested tag even when its tags arrive last', async () => {
     let bListed = false;
     const fromA = head('a');
