@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { canonicalRegistry, parseRepository, type Repository } from '../registry/reference.ts';
 import { type ConfigIssue, formatIssue, keyPath, mapKey } from './errors.ts';
 import { expandVars } from './expand.ts';
+import { describeIgnored, describeTypo, unknownKeys } from './keys.ts';
 import { AUTH_ENTRY_KEYS, AuthEntry, AuthSection, problemsOf, SECRET_KEYS } from './schema.ts';
 import { isValidHost, referenceProblem } from './specs.ts';
 import type { AuthResolver, RegistryAuth } from './types.ts';
@@ -132,11 +133,9 @@ async function buildEntry(rawKey: string, value: unknown, ctx: AuthContext, out:
       issue(p.message, p.path.length > 0 ? String(p.path[0]) : undefined);
     return;
   }
-  const unknown = Object.keys(parsed.data).filter((k) => !AUTH_ENTRY_KEYS.includes(k));
-  if (unknown.length > 0)
-    warn(
-      `unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((k) => `"${k}"`).join(', ')} ignored (known: ${AUTH_ENTRY_KEYS.join(', ')})`,
-    );
+  const { typos, ignored } = unknownKeys(Object.keys(parsed.data), AUTH_ENTRY_KEYS);
+  for (const typo of typos) issue(describeTypo(typo));
+  if (ignored.length > 0) warn(describeIgnored(ignored, AUTH_ENTRY_KEYS));
 
   const field = (name: 'username' | 'password' | 'token' | 'ca' | 'insecure'): string | undefined => {
     const raw = parsed.data[name];

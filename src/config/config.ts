@@ -1,5 +1,6 @@
 import { type AuthEntryLoaded, buildAuth, mergeAuth, revealSecrets } from './auth.ts';
 import { ConfigError, type ConfigIssue, formatIssue } from './errors.ts';
+import { describeIgnored, describeTypo, unknownKeys } from './keys.ts';
 import { type ParsedFile, parseText, readConfigFile } from './load.ts';
 import { buildRules } from './rules.ts';
 import { COMBINED_KEYS, CombinedFile } from './schema.ts';
@@ -104,7 +105,7 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   return { rules, auth: mergeAuth(authEntries, warnings), warnings };
 }
 
-/** The combined file: `auth:` and `images:`; other top-level keys are warnings. */
+/** The combined file: `auth:` and `images:`; a near miss of one that is missing is an error, other keys warnings. */
 function combinedSections(
   file: ParsedFile,
   issues: ConfigIssue[],
@@ -119,13 +120,11 @@ function combinedSections(
     issues.push({ file: file.name, message: 'must be a mapping with auth: and images: sections' });
     return {};
   }
-  const unknown = Object.keys(parsed.data).filter((k) => !COMBINED_KEYS.includes(k));
-  if (unknown.length > 0)
+  const { typos, ignored } = unknownKeys(Object.keys(parsed.data), COMBINED_KEYS);
+  for (const typo of typos) issues.push({ file: file.name, message: describeTypo(typo) });
+  if (ignored.length > 0)
     warnings.push(
-      formatIssue({
-        file: file.name,
-        message: `unknown top-level ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((k) => `"${k}"`).join(', ')} ignored (known: ${COMBINED_KEYS.join(', ')})`,
-      }),
+      formatIssue({ file: file.name, message: describeIgnored(ignored, COMBINED_KEYS, 'top-level key') }),
     );
   return parsed.data;
 }

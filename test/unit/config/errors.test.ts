@@ -208,6 +208,23 @@ const cases: Case[] = [
     `harbor.io: "u:${PW}"`,
     'auth.yaml: auth["harbor.io"]: must be a mapping, not a string',
   ),
+  auth(
+    'a mistyped key in an entry that lacks it',
+    `harbor.io: { username: u, passwrd: "${PW}" }`,
+    'auth.yaml: auth["harbor.io"]: unknown key "passwrd": did you mean "password"?',
+  ),
+  {
+    name: 'a mistyped auth section',
+    files: { 'c.yaml': `auths:\n  quay.io: { username: u, password: "${PW}" }\nimages:\n  ${GOOD_IMAGES}` },
+    opts: { config: 'c.yaml' },
+    line: 'c.yaml: unknown key "auths": did you mean "auth"?',
+  },
+  {
+    name: 'a mistyped images section',
+    files: { 'c.yaml': `Image:\n  ${GOOD_IMAGES}` },
+    opts: { config: 'c.yaml' },
+    line: 'c.yaml: unknown key "Image": did you mean "images"?',
+  },
   {
     name: 'an auth section that is a list',
     files: { 'c.yaml': `auth:\n  - quay.io\nimages:\n  ${GOOD_IMAGES}` },
