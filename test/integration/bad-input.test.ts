@@ -658,7 +658,7 @@ describe('bad input from a registry at run time: a failed tag with a clear reaso
         `  ${source.host}:`,
         '    insecure: false',
         '    region: eu-west-1',
-        '    passwrd: not-a-key',
+        '    email: not-a-key',
         'images:',
         `  ${source.host}/warn/app:v1: ${destination.host}/warn/app`,
         '',
@@ -669,9 +669,32 @@ describe('bad input from a registry at run time: a failed tag with a clear reaso
     const warnings = run.stderr.split('\n').filter((l) => / warning: /.test(l));
     expect(warnings.map((l) => l.replace(/^\S+ warning: /, ''))).toEqual([
       'sync.yaml: unknown top-level key "mirrors" ignored (known: auth, images)',
-      `sync.yaml: auth["${source.host}"]: unknown keys "region", "passwrd" ignored (known: username, password, token, insecure, ca)`,
+      `sync.yaml: auth["${source.host}"]: unknown keys "region", "email" ignored (known: username, password, token, insecure, ca)`,
     ]);
     expect(run.stderr).not.toContain('not-a-key');
     expect(await skopeoDigest(`${destination.host}/warn/app:v1`, optsFor(destination))).toBe(image.digest);
+  });
+
+  it('a near miss of a missing key stops the run before any request, and says which key was meant', async () => {
+    const dir = await dirs.make();
+    await writeFile(
+      join(dir, 'sync.yaml'),
+      [
+        'auths:',
+        `  ${source.host}:`,
+        '    username: ann',
+        '    passwrd: near-miss-secret',
+        'images:',
+        `  ${source.host}/warn/app:v1: ${destination.host}/warn/never`,
+        '',
+      ].join('\n'),
+    );
+    const run = await runCli(['--config', 'sync.yaml'], { cwd: dir, env: { HOME: dir } });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/sync\.yaml: unknown key "auths": did you mean "auth"\?$/),
+    ]);
+    expect(run.stderr).not.toContain('near-miss-secret');
+    expect(await tagsAt(destination, 'warn/never')).toEqual([]);
   });
 });
