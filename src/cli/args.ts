@@ -61,7 +61,11 @@ export function buildProgram(version: string): Command {
       'keep only these architectures of multi-arch images (repeatable or comma list)',
       collect,
     )
-    .option('--platform <list>', 'keep only these platforms, e.g. linux/amd64,linux/arm64', collect)
+    .option(
+      '--platform <list>',
+      'keep only these platforms, e.g. linux/amd64,linux/arm64 (kept too: every --os with every --arch)',
+      collect,
+    )
     .option('--force', 'copy even when the destination already has the same digest', false)
     .option('--dry-run', 'resolve rules and compare digests, write nothing', false)
     .option('--log <file>', 'write the log to this file instead of standard error')

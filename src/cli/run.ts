@@ -78,7 +78,9 @@ async function syncLogged(
   for (const w of config.warnings) logger.warn(w);
 
   const progress = new Progress();
-  const stopProgress = progress.every(PROGRESS_EVERY_MS, (line) => process.stderr.write(`${line}\n`));
+  const stopProgress = progress.every(PROGRESS_EVERY_MS, (line) =>
+    process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+  );
   const stop = new AbortController();
   const onSigint = () => {
     if (stop.signal.aborted) process.exit(130);

@@ -70,7 +70,8 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
     )
       issues.push({
         file: config.name,
-        message: 'has no images: section, and no images file or inline images were given',
+        message:
+          'has no images: section, and no images file or inline images were given (a file that is the source → destination map itself is an images file)',
       });
   }
   if (authFile !== undefined && separateFile(authFile, 'auth', issues))

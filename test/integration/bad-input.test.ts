@@ -93,7 +93,12 @@ const CASES: readonly Case[] = [
   {
     name: 'a combined file without images:',
     files: yaml('auth:', '  SRC:', '    username: u', '    password: p'),
-    expect: [['sync.yaml', 'has no images: section, and no images file or inline images were given']],
+    expect: [
+      [
+        'sync.yaml',
+        'has no images: section, and no images file or inline images were given (a file that is the source → destination map itself is an images file)',
+      ],
+    ],
   },
   {
     name: 'an images file holding a combined config',

@@ -354,7 +354,7 @@ const cases: Case[] = [
     name: 'a combined file without images',
     files: { 'c.yaml': 'auth: {}\n' },
     opts: { config: 'c.yaml' },
-    line: 'c.yaml: has no images: section, and no images file or inline images were given',
+    line: 'c.yaml: has no images: section, and no images file or inline images were given (a file that is the source → destination map itself is an images file)',
   },
   {
     name: 'a combined file that is a list',
