@@ -13,6 +13,8 @@ export interface RegistryErrorInit {
   readonly target?: string;
   readonly errors?: readonly OciErrorEntry[];
   readonly retryAfterMs?: number;
+  /** How a refused request (401, 403) identified itself, in words: `as user "ann"`, `with no credentials`. */
+  readonly identity?: string;
   readonly cause?: unknown;
 }
 
@@ -26,6 +28,7 @@ export class RegistryError extends Error {
   readonly target: string | undefined;
   readonly errors: readonly OciErrorEntry[];
   readonly retryAfterMs: number | undefined;
+  readonly identity: string | undefined;
 
   constructor(message: string, init: RegistryErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -34,6 +37,7 @@ export class RegistryError extends Error {
     this.target = init.target;
     this.errors = init.errors ?? [];
     this.retryAfterMs = init.retryAfterMs;
+    this.identity = init.identity;
   }
 
   get codes(): string[] {

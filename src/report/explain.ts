@@ -59,17 +59,21 @@ export function explain(err: unknown): Explanation {
 function explainStatus(err: RegistryError): Explanation {
   const where = err.target?.split('/')[0];
   const at = where === undefined ? '' : ` at ${where}`;
+  const as = err.identity === undefined ? '' : ` ${err.identity}`;
   if (err.status === 401 || err.hasCode('UNAUTHORIZED'))
     return {
       kind: 'credentials',
-      reason: `authentication failed${at} (${err.status ?? 401})`,
-      hint: 'wrong or missing credentials: check the username and password or token for this registry',
+      reason: `authentication failed${at}${as} (${err.status ?? 401})`,
+      hint:
+        err.identity === 'with no credentials'
+          ? 'no credentials were given for this registry: add an auth entry for it (or log in with docker)'
+          : 'wrong or missing credentials: check the username and password or token for this registry',
     };
   if (err.status === 403 || err.hasCode('DENIED')) {
     const writing = err.method !== undefined && WRITES.has(err.method);
     return {
       kind: 'permission',
-      reason: `access denied${at} (${err.status ?? 403})`,
+      reason: `access denied${at}${as} (${err.status ?? 403})`,
       hint: writing
         ? 'the credentials lack push permission on the destination repository'
         : 'the credentials lack pull permission on this repository',

@@ -218,7 +218,7 @@ describe('image-sync CLI', () => {
     const r = await report(dir);
     const failed = r.results.find((x) => x.status === 'failed');
     expect(failed?.destination).toBe(`${token.host}/wrongpw/private:1`);
-    expect(failed?.error).toContain('authentication failed');
+    expect(failed?.error).toContain(`authentication failed at ${basic.host} as user "carol" (401)`);
     expect(run.stderr).toContain('wrong or missing credentials');
     expect(run.stderr).not.toContain('not-carols-password');
     await expect(tagsAtDest('wrongpw/private')).rejects.toThrow();

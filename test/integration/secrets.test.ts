@@ -365,7 +365,7 @@ describe('secrets never leave the process', () => {
     expect(cli.code, cli.stderr).toBe(1);
     const failed = cli.report?.results.filter((r) => r.status === 'failed') ?? [];
     expect(failed.length).toBeGreaterThanOrEqual(4);
-    expect(cli.log).toMatch(/authentication failed at 127\.0\.0\.1:\d+ \(401\)/);
+    expect(cli.log).toMatch(/authentication failed at 127\.0\.0\.1:\d+ as user "[^"]+" \(401\)/);
     expectNoLeaks(cli.channels);
 
     const action = await actionRun('wrong-action', WRONG_PW, WRONG_PW);

@@ -32,6 +32,12 @@ export function schemeFromChallenges(challenges: readonly Challenge[]): AuthSche
   return { kind: 'none' };
 }
 
+/** For messages about a refusal: who the client said it was, never with what secret. */
+export function identity(credentials: Credentials | undefined): string {
+  if (credentials?.username !== undefined) return `as user "${credentials.username}"`;
+  return credentials?.token !== undefined ? 'with a token' : 'with no credentials';
+}
+
 export function basicHeader(credentials: Credentials): string | undefined {
   const secret = credentials.password ?? credentials.token;
   if (credentials.username === undefined || secret === undefined) return undefined;
@@ -91,7 +97,7 @@ export async function fetchToken(req: TokenRequest): Promise<CachedToken> {
   const started = Date.now();
   const res =
     req.credentials?.token !== undefined ? await postForm(req, req.credentials.token) : await getToken(req);
-  await checkResponse(res, [200], req.scrub);
+  await checkResponse(res, [200], req.scrub, identity(req.credentials));
   const body = (await res.body.json()) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
   const token = typeof body.token === 'string' ? body.token : body.access_token;
   if (typeof token !== 'string' || token === '')

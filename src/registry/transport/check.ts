@@ -12,6 +12,7 @@ export async function checkResponse(
   res: HttpResponse,
   expected: readonly number[],
   scrub: (text: string) => string = (text) => text,
+  identity?: string,
 ): Promise<void> {
   if (expected.includes(res.status)) return;
   const text = scrub(await readBounded(res, MAX_ERROR_BODY));
@@ -25,6 +26,7 @@ export async function checkResponse(
     target: res.target,
     errors,
     ...(retryAfterMs !== undefined && { retryAfterMs }),
+    ...(identity !== undefined && (res.status === 401 || res.status === 403) && { identity }),
   });
 }
 

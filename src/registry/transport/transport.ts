@@ -9,6 +9,7 @@ import {
   basicHeader,
   type Credentials,
   fetchToken,
+  identity,
   schemeFromChallenges,
   TokenCache,
 } from './auth.ts';
@@ -153,7 +154,7 @@ export class Transport {
       authorization = await this.#authorization(req.scopes);
       res = await this.#sendFollowing(req, url, authorization);
     }
-    await checkResponse(res, req.expect, this.#sent.scrub);
+    await checkResponse(res, req.expect, this.#sent.scrub, identity(this.#opts.credentials));
     return res;
   }
 

@@ -25,6 +25,19 @@ describe('explain', () => {
     expect(e.reason).toMatch(reason);
   });
 
+  it('says who a refused request was sent as, and tells missing credentials from wrong ones', () => {
+    const wrong = explain(
+      new RegistryError('x', { status: 401, target: 'reg/v2/a', identity: 'as user "ann"' }),
+    );
+    expect(wrong.reason).toBe('authentication failed at reg as user "ann" (401)');
+    expect(wrong.hint).toContain('check the username and password');
+    const none = explain(
+      new RegistryError('x', { status: 401, target: 'reg/v2/a', identity: 'with no credentials' }),
+    );
+    expect(none.reason).toBe('authentication failed at reg with no credentials (401)');
+    expect(none.hint).toContain('no credentials were given for this registry');
+  });
+
   it('tells push from pull permission', () => {
     expect(explain(new RegistryError('x', { status: 403, method: 'PUT' })).hint).toContain('push permission');
     expect(explain(new RegistryError('x', { status: 403, method: 'GET' })).hint).toContain('pull permission');
