@@ -74,8 +74,15 @@ export function referenceProblem(err: unknown): string {
 function splitLayout(text: string): { name: string; tagSpec?: string; digest?: string } | undefined {
   if (!text.startsWith(LAYOUT_REGISTRY)) return undefined;
   const rest = text.slice(LAYOUT_REGISTRY.length);
+  const lastSlash = rest.lastIndexOf('/');
+  // `oci:dir@sha256:…`: the digest's own colon is not a tag's.
+  const at = /@[a-z0-9]+:[^/@]*$/.exec(rest.slice(lastSlash + 1));
+  if (at !== null) {
+    const cut = lastSlash + 1 + at.index;
+    return { name: `${LAYOUT_REGISTRY}${rest.slice(0, cut)}`, digest: rest.slice(cut + 1) };
+  }
   const colon = rest.lastIndexOf(':');
-  return colon > rest.lastIndexOf('/')
+  return colon > lastSlash
     ? { name: `${LAYOUT_REGISTRY}${rest.slice(0, colon)}`, tagSpec: rest.slice(colon + 1) }
     : { name: text };
 }

@@ -14,6 +14,8 @@ import type { Repository } from './reference.ts';
 import type { ImageStore } from './store.ts';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
+/** The distribution spec's tag grammar. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 interface LayoutIndex {
   schemaVersion: 2;
@@ -67,7 +69,11 @@ export class LayoutStore implements ImageStore {
     return { digest, bytes, mediaType };
   }
 
-  async putManifest(ref: string, manifest: RawManifest): Promise<{ subjectIndexed: boolean }> {
+  async putManifest(
+    ref: string,
+    manifest: RawManifest,
+    opts: { top?: boolean } = {},
+  ): Promise<{ subjectIndexed: boolean }> {
     await this.#init();
     const path = this.#blobPath(manifest.digest);
     if ((await this.headBlob(manifest.digest)) === undefined) {
@@ -75,15 +81,16 @@ export class LayoutStore implements ImageStore {
       await writeFile(tmp, manifest.bytes);
       await rename(tmp, path);
     }
+    const entry = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length };
     if (!ref.startsWith('sha256:')) {
       await this.#updateIndex((index) => {
         index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== ref);
-        index.manifests.push({
-          mediaType: manifest.mediaType,
-          digest: manifest.digest,
-          size: manifest.bytes.length,
-          annotations: { [REF_NAME]: ref },
-        });
+        index.manifests.push({ ...entry, annotations: { [REF_NAME]: ref } });
+      });
+    } else if (opts.top === true) {
+      // Untagged, as skopeo writes `oci:dir` without a tag: without an entry nothing could find it.
+      await this.#updateIndex((index) => {
+        if (!index.manifests.some((m) => m.digest === manifest.digest)) index.manifests.push(entry);
       });
     }
     return { subjectIndexed: false };
@@ -127,11 +134,21 @@ export class LayoutStore implements ImageStore {
     return this.putUpload(location, digest, 0, body);
   }
 
+  /**
+   * The ref names that are tags. Others, such as the full references some tools write
+   * (`docker.io/acme/app:v2`), cannot be a destination tag and are left out.
+   */
   async listTags(): Promise<string[]> {
+    if ((await stat(join(this.#dir, 'index.json')).catch(() => undefined)) === undefined)
+      throw new RegistryError(`${this.name} was not found: no OCI layout (index.json) there`, {
+        status: 404,
+        errors: [{ code: 'NAME_UNKNOWN' }],
+      });
     const index = await this.#readIndex();
-    return index.manifests.flatMap((m) =>
-      m.annotations?.[REF_NAME] === undefined ? [] : [m.annotations[REF_NAME]],
-    );
+    return index.manifests.flatMap((m) => {
+      const name = m.annotations?.[REF_NAME];
+      return name !== undefined && TAG.test(name) ? [name] : [];
+    });
   }
 
   async listReferrers(): Promise<Descriptor[] | undefined> {

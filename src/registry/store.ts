@@ -12,7 +12,15 @@ export interface ImageStore {
   readonly name: string;
   headManifest(ref: string): Promise<ManifestHead | undefined>;
   getManifest(ref: string): Promise<RawManifest>;
-  putManifest(ref: string, manifest: RawManifest): Promise<{ subjectIndexed: boolean }>;
+  /**
+   * `top`: the image a task asked for, not a part of one (an index's child, a referrer). An OCI layout
+   * lists it in index.json even when `ref` is a digest; a registry needs no telling.
+   */
+  putManifest(
+    ref: string,
+    manifest: RawManifest,
+    opts?: { top?: boolean },
+  ): Promise<{ subjectIndexed: boolean }>;
   headBlob(digest: string): Promise<number | undefined>;
   getBlob(digest: string): Promise<BlobStream>;
   mountBlob(digest: string, fromRepository: string): Promise<MountResult>;

@@ -91,10 +91,10 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   const bytes = await copyOnce(ctx, dst, target.digest, async () => {
     copiedHere = true;
     const moved = await copyContent(manifest, children, src, dst, ctx);
-    await dst.putManifest(dstRef, target);
+    await dst.putManifest(dstRef, target, { top: true });
     return moved;
   });
-  if (!copiedHere) await dst.putManifest(dstRef, target);
+  if (!copiedHere) await dst.putManifest(dstRef, target, { top: true });
   return withReferrers({ status: 'synced', ...outcomeDigests(target, raw), bytes });
 }
 

@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonReport } from '../../src/report/json.ts';
 import { runAction } from '../support/action-runner.ts';
@@ -9,6 +11,8 @@ import { startRateLimitDouble } from '../support/rate-limit-double.ts';
 import { type Registry, startRegistry } from '../support/registry.ts';
 import { optsFor, skopeoDigest, skopeoListTags } from '../support/skopeo.ts';
 import { TempDirs } from '../support/tmp.ts';
+
+const execFileP = promisify(execFile);
 
 /** What image-syncer does not do: tag filters, referrers, OCI layouts, Docker Hub quota. */
 describe('beyond image-syncer', () => {
@@ -163,6 +167,33 @@ describe('beyond image-syncer', () => {
 
     const again = await cli(`images:\n  ${src.host}/lib/layout: oci:${layout}\n`);
     expect(again.report.totals).toMatchObject({ synced: 0, skipped: 2 });
+  });
+
+  it('carries a digest-pinned image through a layout, and reads only what a layout holds', async () => {
+    const pinned = buildImage({ seed: 'layout-pinned', layers: 2 });
+    await pushImage(src, 'lib/pinned', 'v1', pinned);
+    const base = await dirs.make();
+    const layout = join(base, 'by-digest');
+
+    // No tag to name it by: the layout lists it untagged, as skopeo does, so it can be found again.
+    const out = await cli(`images:\n  ${src.host}/lib/pinned@${pinned.digest}: oci:${layout}\n`);
+    expect(out.code, out.stderr).toBe(0);
+    expect(await skopeoDigest(`oci:${layout}`)).toBe(pinned.digest);
+
+    const back = await cli(`images:\n  oci:${layout}@${pinned.digest}: ${dst.host}/from-digest/app:pinned\n`);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await skopeoDigest(`${dst.host}/from-digest/app:pinned`, optsFor(dst))).toBe(pinned.digest);
+
+    // A ref name that is a whole reference (skopeo writes them) is no tag: it is not listed.
+    await execFileP('skopeo', ['copy', `oci:${layout}`, `oci:${join(base, 'named')}:docker.io/acme/app:v2`]);
+    const named = await cli(`images:\n  oci:${join(base, 'named')}: ${dst.host}/from-named/app\n`);
+    expect(named.report.results).toEqual([]);
+    expect(named.stderr).toMatch(/no tag of oci:\S+named matches \(0 listed\)/);
+
+    const missing = await cli(`images:\n  oci:${join(base, 'nowhere')}: ${dst.host}/from-nowhere/app\n`);
+    expect(missing.code).toBe(1);
+    expect(missing.report.results).toMatchObject([{ status: 'failed' }]);
+    expect(missing.stderr).toMatch(/nowhere was not found: no OCI layout \(index\.json\) there/);
   });
 
   it('stops starting pulls when the quota reaches the floor and reports the rest as deferred', async () => {
