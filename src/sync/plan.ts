@@ -13,6 +13,13 @@ export interface Shard {
 
 export const originOf = (rule: Rule): string => `${rule.origin.file}: ${rule.origin.key}`;
 
+/**
+ * cosign's tags (`sha256-<hex>.sig`, `.att`, `.sbom`) and the OCI tag-scheme referrers index
+ * (`sha256-<hex>`) belong to the image they name: they travel with it (or not, with referrers off),
+ * not as images of their own when a rule takes all tags or a pattern.
+ */
+const ARTIFACT_TAG = /^sha256-[0-9a-f]{64}(\.[a-z]+)?$/;
+
 /** Rules whose source tags must be listed before they can be expanded. */
 export const needsTagList = (rule: Rule): boolean =>
   rule.select.kind === 'all' || rule.select.kind === 'regex';
@@ -51,11 +58,14 @@ export function expandRule(
   }
   let tags: readonly string[];
   if (select.kind === 'list') tags = select.tags;
-  else if (select.kind === 'regex')
-    tags = (listed ?? []).filter((t) =>
-      new RegExp(select.pattern.source, select.pattern.flags.replace('g', '')).test(t),
-    );
-  else tags = listed ?? [];
+  else {
+    const images = (listed ?? []).filter((t) => !ARTIFACT_TAG.test(t));
+    const pattern =
+      select.kind === 'regex'
+        ? new RegExp(select.pattern.source, select.pattern.flags.replace('g', ''))
+        : undefined;
+    tags = pattern === undefined ? images : images.filter((t) => pattern.test(t));
+  }
   if (rule.filter !== undefined) tags = applyTagFilter([...tags], rule.filter);
   return rule.destinations.flatMap((dest) =>
     tags.map((tag) => ({

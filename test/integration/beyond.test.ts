@@ -137,11 +137,16 @@ describe('beyond image-syncer', () => {
           `  - source: ${src.host}/lib/signed:1.0`,
           `    destination: ${dst.host}/unsigned/app`,
           '    referrers: false',
+          // All tags: the signature's and the referrers index's tags are not images of their own.
+          `  - source: ${src.host}/lib/signed`,
+          `    destination: ${dst.host}/unsigned/all`,
+          '    referrers: false',
           '',
         ].join('\n'),
       );
       expect(run.code, run.stderr).toBe(0);
       expect(await tagsAt('unsigned/app')).toEqual(['1.0']);
+      expect(await tagsAt('unsigned/all')).toEqual(['1.0']);
     });
   });
 

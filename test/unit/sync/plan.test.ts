@@ -35,6 +35,17 @@ describe('expandRule', () => {
       'docker.io/library/nginx:2 -> ghcr.io/a/nginx:2',
     ]);
   });
+  it("leaves out the tags of an image's signatures and referrers: they travel with it", () => {
+    const sig = `sha256-${'a'.repeat(64)}.sig`;
+    const index = `sha256-${'a'.repeat(64)}`;
+    const all = expandRule(rule('q.io/a/b', { kind: 'all' }, [['r.io/x/b']]), ['1', sig, index]);
+    expect(pairs(all)).toEqual(['q.io/a/b:1 -> r.io/x/b:1']);
+    const everything = rule('q.io/a/b', { kind: 'regex', pattern: /.*/ }, [['r.io/x/b']]);
+    expect(pairs(expandRule(everything, ['1', sig]))).toEqual(['q.io/a/b:1 -> r.io/x/b:1']);
+    // Named, it is copied as asked.
+    const named = rule('q.io/a/b', { kind: 'list', tags: [sig] }, [['r.io/x/b']]);
+    expect(pairs(expandRule(named, undefined))).toEqual([`q.io/a/b:${sig} -> r.io/x/b:${sig}`]);
+  });
   it('a list renamed pairwise, to several destinations', () => {
     const r = rule('q.io/a/b', { kind: 'list', tags: ['t1', 't2'] }, [
       ['r.io/x/b', ['n1', 'n2']],
