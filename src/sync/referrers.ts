@@ -35,17 +35,45 @@ export async function copyReferrers(
   return count;
 }
 
-/** A tag (cosign signature, or a referrers tag index) made equal at the destination. */
+/**
+ * A tag made equal at the destination: a cosign artifact, or a referrers tag index. Others may push
+ * referrers to the destination's index too (the tag schema has every pusher add to it), so the entries
+ * only it lists are kept; without them, the source's index is copied byte for byte. Returns how many
+ * artifacts arrived.
+ */
 async function copyTag(tag: string, src: ImageStore, dst: ImageStore, ctx: CopyContext): Promise<number> {
   const head = await src.headManifest(tag);
   if (head === undefined) return 0;
   const digest = head.digest ?? (await src.getManifest(tag)).digest;
-  if ((await dst.headManifest(tag))?.digest === digest) return 0;
+  const there = await dst.headManifest(tag);
+  if (there?.digest === digest) return 0;
   const raw = await src.getManifest(digest);
   const manifest = parseManifest(raw);
-  await copyContent(manifest, manifest.kind === 'index' ? manifest.manifests : [], src, dst, ctx);
-  await dst.putManifest(tag, raw);
-  return manifest.kind === 'index' && tag.indexOf('.') === -1 ? manifest.manifests.length : 1;
+  const entries = manifest.kind === 'index' ? manifest.manifests : [];
+  await copyContent(manifest, entries, src, dst, ctx);
+  if (manifest.kind !== 'index' || tag.includes('.')) {
+    await dst.putManifest(tag, raw);
+    return 1;
+  }
+  const current = there === undefined ? [] : indexEntries(await dst.getManifest(tag));
+  const ours = new Set(entries.map((e) => e.digest));
+  const theirs = current.filter((e) => !ours.has(e.digest));
+  await dst.putManifest(tag, theirs.length === 0 ? raw : withEntries(raw, theirs));
+  const known = new Set(current.map((e) => e.digest));
+  return entries.filter((e) => !known.has(e.digest)).length;
+}
+
+function indexEntries(raw: RawManifest): Descriptor[] {
+  const manifest = parseManifest(raw);
+  return manifest.kind === 'index' ? [...manifest.manifests] : [];
+}
+
+/** The index with `more` entries after its own. */
+function withEntries(raw: RawManifest, more: readonly Descriptor[]): RawManifest {
+  const body = JSON.parse(raw.bytes.toString('utf8')) as { manifests: unknown[] };
+  body.manifests = [...body.manifests, ...more];
+  const bytes = Buffer.from(JSON.stringify(body));
+  return { mediaType: raw.mediaType, bytes, digest: sha256(bytes) };
 }
 
 /** Referrers from the API: each by digest; where the destination has no API, its tag index is kept too. */

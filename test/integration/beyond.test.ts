@@ -9,7 +9,7 @@ import { runCli } from '../support/cli-runner.ts';
 import { type BuiltManifest, buildArtifact, buildImage, buildIndex, pushImage } from '../support/images.ts';
 import { startRateLimitDouble } from '../support/rate-limit-double.ts';
 import { type Registry, startRegistry } from '../support/registry.ts';
-import { optsFor, skopeoDigest, skopeoListTags } from '../support/skopeo.ts';
+import { optsFor, skopeoDigest, skopeoInspectRaw, skopeoListTags } from '../support/skopeo.ts';
 import { TempDirs } from '../support/tmp.ts';
 
 const execFileP = promisify(execFile);
@@ -128,6 +128,31 @@ describe('beyond image-syncer', () => {
         '2 signatures, attestations and other referrers travelled with their images',
       );
       expect(run.report?.results[0]?.referrers).toBe(2);
+    });
+
+    it("adds the source's new referrers to the destination's tag index, keeping those pushed there", async () => {
+      const first = await cli(`images:\n  ${src.host}/lib/signed:1.0: ${dst.host}/merged/app\n`);
+      expect(first.code, first.stderr).toBe(0);
+      // A scanner attaches its report at the destination; then a new attestation arrives at the source.
+      const scan = buildArtifact({ seed: 'scan-at-destination', subject: image });
+      await pushImage(dst, 'merged/app', null, scan);
+      await pushImage(dst, 'merged/app', `sha256-${hex}`, buildIndex({ images: [sbom, scan] }));
+      const attestation = buildArtifact({ seed: 'new-attestation', subject: image });
+      await pushImage(src, 'lib/signed-later', '1.0', image);
+      await pushImage(src, 'lib/signed-later', null, sbom);
+      await pushImage(src, 'lib/signed-later', null, attestation);
+      await pushImage(src, 'lib/signed-later', `sha256-${hex}`, buildIndex({ images: [sbom, attestation] }));
+
+      const run = await cli(`images:\n  ${src.host}/lib/signed-later:1.0: ${dst.host}/merged/app\n`);
+
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.report.results[0]).toMatchObject({ status: 'skipped', referrers: 1 });
+      const raw = await skopeoInspectRaw(`${dst.host}/merged/app:sha256-${hex}`, optsFor(dst));
+      const listed = (JSON.parse(raw.toString()) as { manifests: { digest: string }[] }).manifests;
+      expect(listed.map((m) => m.digest)).toEqual([sbom.digest, attestation.digest, scan.digest]);
+      expect(await skopeoDigest(`${dst.host}/merged/app@${attestation.digest}`, optsFor(dst))).toBe(
+        attestation.digest,
+      );
     });
 
     it('leaves them behind when the rule says referrers: false', async () => {
