@@ -224,6 +224,25 @@ describe('image-sync CLI', () => {
     await expect(tagsAtDest('wrongpw/private')).rejects.toThrow();
   });
 
+  it('names the registry whose credentials a token service refused, not the token service', async () => {
+    const dir = await workspace({
+      'config.yaml': [
+        'auth:',
+        `  ${token.host}:`,
+        '    username: dave',
+        '    password: not-daves-password',
+        'images:',
+        `  ${anon.host}/lib/single:v1: ${token.host}/refused/single`,
+        '',
+      ].join('\n'),
+    });
+    const run = await runCli(['--config', 'config.yaml', '--report', 'report.json'], { cwd: dir });
+    expect(run.code).toBe(1);
+    const r = await report(dir);
+    expect(r.results[0]?.error).toContain(`authentication failed at ${token.host} as user "dave" (401)`);
+    expect(run.stderr).not.toContain('not-daves-password');
+  });
+
   it('filters platforms into a new index (and says so), or keeps the index byte for byte when nothing is dropped', async () => {
     const dir = await workspace({
       'config.yaml': [

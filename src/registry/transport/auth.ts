@@ -78,6 +78,8 @@ export class TokenCache {
 }
 
 export interface TokenRequest {
+  /** The registry the token is for: a refusal is reported as that registry's (its auth entry is wrong). */
+  readonly registry: string;
   readonly dispatcher: Dispatcher;
   readonly realm: URL;
   readonly service: string | undefined;
@@ -97,7 +99,22 @@ export async function fetchToken(req: TokenRequest): Promise<CachedToken> {
   const started = Date.now();
   const res =
     req.credentials?.token !== undefined ? await postForm(req, req.credentials.token) : await getToken(req);
-  await checkResponse(res, [200], req.scrub, identity(req.credentials));
+  try {
+    await checkResponse(res, [200], req.scrub, identity(req.credentials));
+  } catch (err) {
+    if (!(err instanceof RegistryError) || (err.status !== 401 && err.status !== 403)) throw err;
+    throw new RegistryError(
+      `${req.registry}: its token service at ${req.realm.host} refused: ${err.message}`,
+      {
+        status: err.status,
+        target: req.registry,
+        errors: err.errors,
+        ...(err.identity !== undefined && { identity: err.identity }),
+        ...(err.method !== undefined && { method: err.method }),
+        cause: err,
+      },
+    );
+  }
   const body = (await res.body.json()) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
   const token = typeof body.token === 'string' ? body.token : body.access_token;
   if (typeof token !== 'string' || token === '')

@@ -166,6 +166,7 @@ export class Transport {
     this.#assertMayAuthenticate(scheme.realm, 'fetch a token from');
     const token = await this.#tokens.get(scopeKey(scopes), () =>
       fetchToken({
+        registry: this.registry,
         dispatcher: this.#agent,
         realm: scheme.realm,
         service: scheme.service,
