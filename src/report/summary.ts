@@ -48,8 +48,14 @@ export function renderSummary(report: SyncReport, extras: SummaryExtras = {}): s
     }
     out.push(...leftOut(failed.length, max));
   }
-  if (copied.length > 0) {
-    out.push('', report.dryRun ? '### To copy' : '### Synced', '');
+  if (copied.length > 0 && report.dryRun) {
+    // Nothing moved: a size or a time here would read as a measurement.
+    out.push('', '### To copy', '', '| Source | Destination | Digest |', '| --- | --- | --- |');
+    for (const r of copied.slice(0, max))
+      out.push(row([r.source, r.destination, code(shortDigest(r.digest))]));
+    out.push(...leftOut(copied.length, max));
+  } else if (copied.length > 0) {
+    out.push('', '### Synced', '');
     out.push('| Source | Destination | Digest | Size | Time |', '| --- | --- | --- | --- | --- |');
     for (const r of copied.slice(0, max))
       out.push(

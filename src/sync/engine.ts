@@ -62,11 +62,17 @@ export async function sync(
     return p.value;
   });
   const results = [...groups.flatMap((g) => g.failures), ...inRulesOrder(done, mine)];
+  const idle =
+    opts.shard !== undefined && mine.length === 0 && rules.length > 0
+      ? [
+          `shard ${opts.shard.index}/${opts.shard.count}: none of the ${rules.length} ${rules.length === 1 ? "rule's" : "rules'"} destination repositories falls in it`,
+        ]
+      : [];
   return {
     results,
     totals: totalsOf(results, Math.round(performance.now() - started)),
     dryRun: opts.dryRun,
-    warnings: groups.flatMap((g) => g.warnings),
+    warnings: [...idle, ...groups.flatMap((g) => g.warnings)],
   };
 }
 

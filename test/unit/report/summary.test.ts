@@ -56,6 +56,9 @@ describe('renderSummary', () => {
     expect(md).toContain('dry run: 1 to copy');
     expect(md).toContain('Nothing was written');
     expect(md).toContain('### To copy');
+    // Nothing moved: no size or time that would read as measured.
+    expect(md).toContain('| Source | Destination | Digest |\n');
+    expect(md).not.toContain('0 B');
   });
 
   it('caps long tables and says how many rows were left out', () => {

@@ -136,6 +136,16 @@ describe('sync', () => {
     ]);
   });
 
+  it('says so when a shard gets no destination repository', async () => {
+    const rules = [allTags('q.io/src/a', 'r.io/mirror/a')];
+    const mine = await sync(rules, client({}), { ...options(), shard: { index: 1, count: 1 } });
+    expect(mine.warnings).toEqual([]);
+    const other = await sync(rules, client({}), { ...options(), shard: { index: 2, count: 1000 } });
+    expect(other.warnings).toEqual([
+      "shard 2/1000: none of the 1 rule's destination repositories falls in it",
+    ]);
+  });
+
   it('lets the first rule keep a contested tag even when its tags arrive last', async () => {
     let bListed = false;
     const fromA = head('a');
