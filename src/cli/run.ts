@@ -113,7 +113,7 @@ async function syncLogged(
     });
   } catch (err) {
     logger.error(`image-sync stopped: ${explain(err).reason}`);
-    return 1;
+    return stop.signal.aborted ? 130 : 1;
   } finally {
     stopProgress();
     process.off('SIGINT', onSigint);

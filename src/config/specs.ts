@@ -79,7 +79,12 @@ function splitLayout(text: string): { name: string; tagSpec?: string; digest?: s
   const at = /@[a-z0-9]+:[^/@]*$/.exec(rest.slice(lastSlash + 1));
   if (at !== null) {
     const cut = lastSlash + 1 + at.index;
-    return { name: `${LAYOUT_REGISTRY}${rest.slice(0, cut)}`, digest: rest.slice(cut + 1) };
+    const digest = rest.slice(cut + 1);
+    const before = rest.slice(0, cut);
+    const colon = before.lastIndexOf(':');
+    return colon > lastSlash
+      ? { name: `${LAYOUT_REGISTRY}${before.slice(0, colon)}`, tagSpec: before.slice(colon + 1), digest }
+      : { name: `${LAYOUT_REGISTRY}${before}`, digest };
   }
   const colon = rest.lastIndexOf(':');
   return colon > lastSlash

@@ -18,6 +18,9 @@ export interface RegistryErrorInit {
   readonly cause?: unknown;
 }
 
+/** `identity` of a request sent without credentials. */
+export const ANONYMOUS = 'with no credentials';
+
 const TEMPORARY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 const TEMPORARY_CODES = new Set(['TOOMANYREQUESTS', 'UNAVAILABLE']);
 

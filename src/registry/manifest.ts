@@ -13,6 +13,7 @@ export const MediaType = {
 const INDEX_TYPES = new Set<string>([MediaType.ociIndex, MediaType.dockerList]);
 
 export const isIndexMediaType = (mediaType: string): boolean => INDEX_TYPES.has(mediaType);
+export const isImageMediaType = (mediaType: string): boolean => IMAGE_TYPES.has(mediaType);
 const IMAGE_TYPES = new Set<string>([MediaType.ociManifest, MediaType.dockerManifest]);
 const SCHEMA1_TYPES = new Set<string>([MediaType.dockerSchema1, MediaType.dockerSchema1Signed]);
 

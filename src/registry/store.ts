@@ -13,8 +13,8 @@ export interface ImageStore {
   headManifest(ref: string): Promise<ManifestHead | undefined>;
   getManifest(ref: string): Promise<RawManifest>;
   /**
-   * `top`: the image a task asked for, not a part of one (an index's child, a referrer). An OCI layout
-   * lists it in index.json even when `ref` is a digest; a registry needs no telling.
+   * `top`: an image in its own right, not a part of one (an index's child). An OCI layout lists it in
+   * index.json even when `ref` is a digest; a registry needs no telling.
    */
   putManifest(
     ref: string,

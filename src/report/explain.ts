@@ -1,4 +1,5 @@
 import {
+  ANONYMOUS,
   DigestMismatch,
   InsecureRequest,
   NetworkError,
@@ -65,7 +66,7 @@ function explainStatus(err: RegistryError): Explanation {
       kind: 'credentials',
       reason: `authentication failed${at}${as} (${err.status ?? 401})`,
       hint:
-        err.identity === 'with no credentials'
+        err.identity === ANONYMOUS
           ? 'no credentials were given for this registry: add an auth entry for it (or log in with docker)'
           : 'wrong or missing credentials: check the username and password or token for this registry',
     };

@@ -1,6 +1,12 @@
 import type { ManifestHead } from '../registry/client/manifests.ts';
 import { RegistryError } from '../registry/errors.ts';
-import { isIndexMediaType, type Platform, parseManifest, type RawManifest } from '../registry/manifest.ts';
+import {
+  isImageMediaType,
+  MediaType,
+  type Platform,
+  parseManifest,
+  type RawManifest,
+} from '../registry/manifest.ts';
 import { formatReference } from '../registry/reference.ts';
 import type { ImageStore } from '../registry/store.ts';
 import { filterIndex, isFilteredFrom } from './platforms.ts';
@@ -45,7 +51,6 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   }
   if (dstHead.status === 'rejected') throw dstHead.reason;
   const sourceDigest = head.digest ?? (await src.getManifest(srcRef)).digest;
-  const dstRef = named ?? sourceDigest;
   const withReferrers = async (outcome: Omit<CopyOutcome, 'referrers'>): Promise<CopyOutcome> => {
     // A filtered index has a digest of its own: signatures of the source's would not verify against it.
     const referrers =
@@ -55,9 +60,10 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
     return { ...outcome, referrers };
   };
 
-  const current = named === undefined && !ctx.force ? await dst.headManifest(dstRef) : dstHead.value;
-  // A platform filter applies to indexes only: an image of one platform is copied as it is.
-  const filtering = platforms.length > 0 && isIndexMediaType(head.mediaType);
+  const current = named === undefined && !ctx.force ? await dst.headManifest(sourceDigest) : dstHead.value;
+  // A platform filter applies to indexes only: an image of one platform is copied as it is. A HEAD
+  // that does not name an image's media type may be an index's.
+  const filtering = platforms.length > 0 && !isImageMediaType(head.mediaType);
   const there = ctx.force
     ? undefined
     : await upToDate(current, sourceDigest, filtering ? platforms : [], dst);
@@ -78,7 +84,9 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
     target = filtered.manifest;
     children = filtered.kept;
     // Docker's manifest lists carry no record of their filtering: their comparison comes only now.
-    if (!ctx.force && current?.digest === target.digest) {
+    // An untagged destination is addressed by digest, and the filtered index has its own.
+    const existing = named === undefined && !ctx.force ? await dst.headManifest(target.digest) : current;
+    if (!ctx.force && existing?.digest === target.digest) {
       return withReferrers({ status: 'skipped', ...outcomeDigests(target, raw), bytes: 0 });
     }
     if (target.digest !== raw.digest)
@@ -87,14 +95,15 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   if (ctx.dryRun) return withReferrers({ status: 'planned', ...outcomeDigests(target, raw), bytes: 0 });
 
   // Another tag of this run may be copying the same image to this repository: one copy, then each tag.
+  const ref = named ?? target.digest;
   let copiedHere = false;
   const bytes = await copyOnce(ctx, dst, target.digest, async () => {
     copiedHere = true;
     const moved = await copyContent(manifest, children, src, dst, ctx);
-    await dst.putManifest(dstRef, target, { top: true });
+    await dst.putManifest(ref, target, { top: true });
     return moved;
   });
-  if (!copiedHere) await dst.putManifest(dstRef, target, { top: true });
+  if (!copiedHere) await dst.putManifest(ref, target, { top: true });
   return withReferrers({ status: 'synced', ...outcomeDigests(target, raw), bytes });
 }
 
@@ -112,14 +121,16 @@ async function upToDate(
   if (current?.digest === undefined) return undefined;
   if (platforms.length === 0) return current.digest === sourceDigest ? { digest: sourceDigest } : undefined;
   if (current.digest === sourceDigest) {
-    // The source's own index, already here: current if the filter keeps all of it.
+    // The source's own manifest, already here: an image is copied as it is, an index is current if
+    // the filter keeps all of it.
     const raw = await dst.getManifest(sourceDigest);
     const manifest = parseManifest(raw);
-    if (manifest.kind !== 'index') return undefined;
+    if (manifest.kind !== 'index') return { digest: sourceDigest };
     const kept = filterIndex(raw, manifest.manifests, platforms).manifest.digest === sourceDigest;
     return kept ? { digest: sourceDigest } : undefined;
   }
-  if (!isIndexMediaType(current.mediaType)) return undefined;
+  // Only an OCI index records its filtering (FILTERED_FROM): reading a Docker manifest list tells nothing.
+  if (current.mediaType !== MediaType.ociIndex) return undefined;
   const index = await dst.getManifest(current.digest);
   return isFilteredFrom(index, sourceDigest, platforms)
     ? { digest: current.digest, sourceDigest }

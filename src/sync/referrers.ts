@@ -36,10 +36,17 @@ export async function copyReferrers(
 }
 
 /**
+ * What a merged referrers tag index records of its making: the digest of the source's index, so that
+ * a later run sees from a HEAD of the source (and a read of the destination) that it is current.
+ */
+const MERGED_FROM = 'dev.image-sync.merged-from';
+
+/**
  * A tag made equal at the destination: a cosign artifact, or a referrers tag index. Others may push
  * referrers to the destination's index too (the tag schema has every pusher add to it), so the entries
- * only it lists are kept; without them, the source's index is copied byte for byte. Returns how many
- * artifacts arrived.
+ * only it lists are kept after the source's (MERGED_FROM); without them, the source's index is copied
+ * byte for byte. An entry the source dropped stays, as one pushed at the destination would. Returns how
+ * many artifacts arrived.
  */
 async function copyTag(tag: string, src: ImageStore, dst: ImageStore, ctx: CopyContext): Promise<number> {
   const head = await src.headManifest(tag);
@@ -47,19 +54,22 @@ async function copyTag(tag: string, src: ImageStore, dst: ImageStore, ctx: CopyC
   const digest = head.digest ?? (await src.getManifest(tag)).digest;
   const there = await dst.headManifest(tag);
   if (there?.digest === digest) return 0;
+  const isIndexTag = !tag.includes('.');
+  const current = there !== undefined && isIndexTag ? await dst.getManifest(tag) : undefined;
+  if (current !== undefined && annotation(current, MERGED_FROM) === digest) return 0;
   const raw = await src.getManifest(digest);
   const manifest = parseManifest(raw);
   const entries = manifest.kind === 'index' ? manifest.manifests : [];
   await copyContent(manifest, entries, src, dst, ctx);
-  if (manifest.kind !== 'index' || tag.includes('.')) {
+  if (manifest.kind !== 'index' || !isIndexTag) {
     await dst.putManifest(tag, raw);
     return 1;
   }
-  const current = there === undefined ? [] : indexEntries(await dst.getManifest(tag));
+  const theirs = current === undefined ? [] : indexEntries(current);
   const ours = new Set(entries.map((e) => e.digest));
-  const theirs = current.filter((e) => !ours.has(e.digest));
-  await dst.putManifest(tag, theirs.length === 0 ? raw : withEntries(raw, theirs));
-  const known = new Set(current.map((e) => e.digest));
+  const extra = theirs.filter((e) => !ours.has(e.digest));
+  await dst.putManifest(tag, extra.length === 0 ? raw : appendEntries(raw, extra, { [MERGED_FROM]: digest }));
+  const known = new Set(theirs.map((e) => e.digest));
   return entries.filter((e) => !known.has(e.digest)).length;
 }
 
@@ -68,12 +78,38 @@ function indexEntries(raw: RawManifest): Descriptor[] {
   return manifest.kind === 'index' ? [...manifest.manifests] : [];
 }
 
-/** The index with `more` entries after its own. */
-function withEntries(raw: RawManifest, more: readonly Descriptor[]): RawManifest {
-  const body = JSON.parse(raw.bytes.toString('utf8')) as { manifests: unknown[] };
-  body.manifests = [...body.manifests, ...more];
-  const bytes = Buffer.from(JSON.stringify(body));
-  return { mediaType: raw.mediaType, bytes, digest: sha256(bytes) };
+function annotation(raw: RawManifest, key: string): unknown {
+  if (raw.mediaType !== MediaType.ociIndex) return undefined;
+  try {
+    return (JSON.parse(raw.bytes.toString('utf8')) as { annotations?: Record<string, unknown> })
+      .annotations?.[key];
+  } catch {
+    return undefined; // Not JSON, so not an index this tool wrote.
+  }
+}
+
+/** The index (a new, empty one without `base`) with `more` entries after its own, and `annotations` added. */
+function appendEntries(
+  base: RawManifest | undefined,
+  more: readonly Descriptor[],
+  annotations?: Record<string, string>,
+): RawManifest {
+  const body =
+    base === undefined
+      ? { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] as unknown[] }
+      : (JSON.parse(base.bytes.toString('utf8')) as {
+          manifests: unknown[];
+          annotations?: Record<string, string>;
+        });
+  const out = {
+    ...body,
+    manifests: [...body.manifests, ...more],
+    ...(annotations !== undefined && {
+      annotations: { ...('annotations' in body ? body.annotations : {}), ...annotations },
+    }),
+  };
+  const bytes = Buffer.from(JSON.stringify(out));
+  return { mediaType: base?.mediaType ?? MediaType.ociIndex, bytes, digest: sha256(bytes) };
 }
 
 /** Referrers from the API: each by digest; where the destination has no API, its tag index is kept too. */
@@ -87,19 +123,10 @@ async function copyListed(
   for (const d of listed) await copyByDigest(d.digest, src, dst, ctx);
   if ((await dst.listReferrers(subject)) !== undefined) return listed.length;
   const tag = referrersTag(subject);
-  const existing = await dst.headManifest(tag);
-  let manifests: Descriptor[] = [];
-  if (existing !== undefined) {
-    const current = parseManifest(await dst.getManifest(tag));
-    if (current.kind === 'index') manifests = [...current.manifests];
-  }
-  const known = new Set(manifests.map((m) => m.digest));
+  const found = (await dst.headManifest(tag)) === undefined ? undefined : await dst.getManifest(tag);
+  const current = found !== undefined && parseManifest(found).kind === 'index' ? found : undefined;
+  const known = new Set((current === undefined ? [] : indexEntries(current)).map((m) => m.digest));
   const added = listed.filter((d) => !known.has(d.digest));
-  if (added.length === 0) return listed.length;
-  const bytes = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [...manifests, ...added] }),
-  );
-  const index: RawManifest = { mediaType: MediaType.ociIndex, bytes, digest: sha256(bytes) };
-  await dst.putManifest(tag, index);
+  if (added.length > 0) await dst.putManifest(tag, appendEntries(current, added));
   return listed.length;
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonReport } from '../../src/report/json.ts';
 import { runAction } from '../support/action-runner.ts';
 import { runCli } from '../support/cli-runner.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
 import { type BuiltManifest, buildArtifact, buildImage, buildIndex, pushImage } from '../support/images.ts';
 import { startRateLimitDouble } from '../support/rate-limit-double.ts';
 import { type Registry, startRegistry } from '../support/registry.ts';
@@ -153,6 +154,17 @@ describe('beyond image-syncer', () => {
       expect(await skopeoDigest(`${dst.host}/merged/app@${attestation.digest}`, optsFor(dst))).toBe(
         attestation.digest,
       );
+
+      // The merged index records what it was merged from: a no-op run reads no manifest of the source.
+      const counting = await startFaultProxy(src.host);
+      try {
+        const again = await cli(`images:\n  ${counting.host}/lib/signed-later:1.0: ${dst.host}/merged/app\n`);
+        expect(again.report.results[0]).toMatchObject({ status: 'skipped', referrers: 0 });
+        expect(counting.log.filter((e) => e.method === 'GET' && e.path.includes('/manifests/'))).toEqual([]);
+        expect(await skopeoInspectRaw(`${dst.host}/merged/app:sha256-${hex}`, optsFor(dst))).toEqual(raw);
+      } finally {
+        await counting.stop();
+      }
     });
 
     it('leaves them behind when the rule says referrers: false', async () => {

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { RegistryError } from '../errors.ts';
+import { ANONYMOUS, RegistryError } from '../errors.ts';
 import type { Challenge } from './challenge.ts';
 import { checkResponse } from './check.ts';
 import { send } from './http.ts';
@@ -35,7 +35,7 @@ export function schemeFromChallenges(challenges: readonly Challenge[]): AuthSche
 /** For messages about a refusal: who the client said it was, never with what secret. */
 export function identity(credentials: Credentials | undefined): string {
   if (credentials?.username !== undefined) return `as user "${credentials.username}"`;
-  return credentials?.token !== undefined ? 'with a token' : 'with no credentials';
+  return credentials?.token !== undefined ? 'with a token' : ANONYMOUS;
 }
 
 export function basicHeader(credentials: Credentials): string | undefined {
@@ -103,14 +103,16 @@ export async function fetchToken(req: TokenRequest): Promise<CachedToken> {
     await checkResponse(res, [200], req.scrub, identity(req.credentials));
   } catch (err) {
     if (!(err instanceof RegistryError) || (err.status !== 401 && err.status !== 403)) throw err;
+    // The token request's own method says nothing of the access refused; the scopes do.
+    const pushing = req.scopes.some((s) => (s.split(':')[2] ?? '').split(',').includes('push'));
     throw new RegistryError(
       `${req.registry}: its token service at ${req.realm.host} refused: ${err.message}`,
       {
         status: err.status,
+        method: pushing ? 'PUT' : 'GET',
         target: req.registry,
         errors: err.errors,
         ...(err.identity !== undefined && { identity: err.identity }),
-        ...(err.method !== undefined && { method: err.method }),
         cause: err,
       },
     );

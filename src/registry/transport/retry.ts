@@ -61,20 +61,10 @@ export function withRetry<T>(
 
 /** Waits `ms`; ends early and quietly once `stop` fires, and with an abort error once `signal` does. */
 async function pause(ms: number, { signal, stop }: Pick<RetryControl, 'signal' | 'stop'>): Promise<void> {
-  if (stop === undefined) {
-    await sleep(ms, undefined, signal === undefined ? {} : { signal });
-    return;
-  }
-  const stopped = new AbortController();
-  const onStop = () => stopped.abort();
-  stop.addEventListener('abort', onStop, { once: true });
+  const either = [signal, stop].filter((s) => s !== undefined);
   try {
-    await sleep(ms, undefined, {
-      signal: AbortSignal.any([stopped.signal, ...(signal === undefined ? [] : [signal])]),
-    });
+    await sleep(ms, undefined, either.length === 0 ? {} : { signal: AbortSignal.any(either) });
   } catch (err) {
-    if (!stopped.signal.aborted || signal?.aborted) throw err;
-  } finally {
-    stop.removeEventListener('abort', onStop);
+    if (stop?.aborted !== true || signal?.aborted === true) throw err;
   }
 }

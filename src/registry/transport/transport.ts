@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { InsecureRequest, RegistryError, TlsError } from '../errors.ts';
+import { ANONYMOUS, InsecureRequest, RegistryError, TlsError } from '../errors.ts';
 import { isLoopbackRegistry, registryEndpoint } from '../reference.ts';
 import { Secrets } from '../secrets.ts';
 import { createAgent, type Timeouts, type TlsOptions } from './agent.ts';
@@ -154,7 +154,8 @@ export class Transport {
       authorization = await this.#authorization(req.scopes);
       res = await this.#sendFollowing(req, url, authorization);
     }
-    await checkResponse(res, req.expect, this.#sent.scrub, identity(this.#opts.credentials));
+    const sentAs = authorization === undefined ? ANONYMOUS : identity(this.#opts.credentials);
+    await checkResponse(res, req.expect, this.#sent.scrub, sentAs);
     return res;
   }
 

@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in config text is what these tests are about
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDestination, parseSource } from '../../../src/config/index.ts';
 import { splitSpec } from '../../../src/config/specs.ts';
@@ -294,5 +295,19 @@ describe('parseSource / parseDestination', () => {
     expect(parseDestination(`r.io/x/b@${D2}`, digest)).toBe(
       'a destination can name a digest only when it is the source’s own',
     );
+  });
+
+  it('read a layout by digest, and by tag and digest, without taking the digest for a tag', () => {
+    const layout = { registry: 'oci:', repository: resolve('carry/app') };
+    expect(parseSource(`oci:carry/app@${D1}`)).toEqual({
+      repo: layout,
+      select: { kind: 'digest', digest: D1 },
+    });
+    expect(parseSource(`oci:carry/app:v1@${D1}`)).toEqual({
+      repo: layout,
+      select: { kind: 'digest', digest: D1 },
+      tag: 'v1',
+    });
+    expect(parseSource('oci:carry/app:v1')).toEqual({ repo: layout, select: { kind: 'list', tags: ['v1'] } });
   });
 });

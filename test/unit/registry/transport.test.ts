@@ -61,6 +61,32 @@ describe('Transport', () => {
     expect(secrets).toEqual(['tok-1']);
   });
 
+  it("reports a token service's refusal as the registry's, for the access its scopes asked", async () => {
+    const reg = agent.get('https://reg.example');
+    reg.intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
+      headers: { 'www-authenticate': 'Bearer realm="https://auth.example/token",service="reg"' },
+    });
+    agent
+      .get('https://auth.example')
+      .intercept({ path: (p) => p.startsWith('/token?'), method: 'GET' })
+      .reply(403, { errors: [{ code: 'DENIED' }] })
+      .persist();
+    const t = transport('reg.example', { credentials: { username: 'ann', password: 'pw' } });
+    const refused = (scopes: string[]) =>
+      t
+        .request({ method: 'HEAD', path: '/v2/a/b/manifests/1', scopes, expect: [200] })
+        .catch((e: unknown) => e);
+    const pull = await refused(['repository:a/b:pull']);
+    expect(pull).toMatchObject({
+      status: 403,
+      target: 'reg.example',
+      method: 'GET',
+      identity: 'as user "ann"',
+    });
+    const push = await refused(['repository:a/b:pull,push']);
+    expect(push).toMatchObject({ status: 403, target: 'reg.example', method: 'PUT' });
+  });
+
   it('uses the OAuth2 refresh-token form when an identity token is configured', async () => {
     agent
       .get('https://reg.example')

@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import type { ManifestHead } from '../../../src/registry/client/manifests.ts';
+import { sha256 } from '../../../src/registry/digest.ts';
 import { RegistryError } from '../../../src/registry/errors.ts';
 import type { Reference } from '../../../src/registry/reference.ts';
 import type { ImageStore } from '../../../src/registry/store.ts';
@@ -88,5 +89,61 @@ describe('copyImage', () => {
     await expect(copyImage(task, context(src, refusing('dst.example', 'mirror/app'), true))).rejects.toThrow(
       /stop here/,
     );
+  });
+});
+
+describe('copyImage with a platform filter', () => {
+  const amd64 = {
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    digest: `sha256:${'1'.repeat(64)}`,
+    size: 1,
+    platform: { os: 'linux', architecture: 'amd64' },
+  };
+  const arm64 = {
+    ...amd64,
+    digest: `sha256:${'2'.repeat(64)}`,
+    platform: { os: 'linux', architecture: 'arm64' },
+  };
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [amd64, arm64],
+    }),
+  );
+  const index = { mediaType: 'application/vnd.oci.image.index.v1+json', bytes, digest: sha256(bytes) };
+
+  it('does not take the full index at the destination for the filtered one when the HEAD names no media type', async () => {
+    const src: ImageStore = {
+      ...refusing('src.example', 'lib/app'),
+      // Some registries answer HEAD without a Content-Type worth the name.
+      headManifest: async () => ({
+        digest: index.digest,
+        mediaType: 'application/octet-stream',
+        size: bytes.length,
+      }),
+      getManifest: async () => index,
+    };
+    let written: string | undefined;
+    const dst: ImageStore = {
+      ...refusing('dst.example', 'mirror/app'),
+      headManifest: async (ref) =>
+        ref === '1.0'
+          ? { digest: index.digest, mediaType: index.mediaType, size: bytes.length }
+          : { digest: ref, mediaType: amd64.mediaType, size: 1 },
+      getManifest: async () => index,
+      putManifest: async (_ref, manifest) => {
+        written = manifest.digest;
+        return { subjectIndexed: false };
+      },
+    };
+    const outcome = await copyImage(
+      { ...task, platforms: [{ os: 'linux', architecture: 'amd64' }] },
+      context(src, dst),
+    );
+    expect(outcome.status).toBe('synced');
+    expect(outcome.sourceDigest).toBe(index.digest);
+    expect(written).toBe(outcome.digest);
+    expect(written).not.toBe(index.digest);
   });
 });
