@@ -1,6 +1,6 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import pkg from '../../package.json' with { type: 'json' };
 import { ConfigError, type LoadedConfig, loadConfig } from '../config/index.ts';
@@ -40,6 +40,16 @@ export async function run(argv: readonly string[]): Promise<number> {
     return 2;
   }
 
+  // Files written at the end are checked now: a sync is not run for a report that cannot be kept.
+  for (const [flag, path] of [
+    ['--report', opts.report],
+    ['--output-success-images', opts.outputSuccessImages],
+  ] as const) {
+    const why = path === undefined ? undefined : unwritable(path);
+    if (why === undefined) continue;
+    process.stderr.write(`image-sync: flag ${flag}: "${path}" cannot be written (${why})\n`);
+    return 2;
+  }
   let logFd: number | undefined;
   try {
     logFd = opts.log === undefined ? undefined : openSync(opts.log, 'a');
@@ -134,10 +144,28 @@ async function writeOutputs(opts: CliOptions, report: SessionReport, scrub: (tex
     await writeFile(resolve(opts.report), scrub(`${JSON.stringify(toJsonReport(report), null, 2)}\n`));
   }
   if (opts.outputSuccessImages !== undefined) {
-    const ok: Record<string, string> = {};
-    for (const r of report.results)
-      if (r.status === 'synced' || r.status === 'skipped') ok[r.source] = r.destination;
+    // image-syncer's images format: one destination, or a list of them.
+    const ok: Record<string, string | string[]> = {};
+    for (const r of report.results) {
+      if (r.status !== 'synced' && r.status !== 'skipped') continue;
+      const before = ok[r.source];
+      ok[r.source] = before === undefined ? r.destination : [...[before].flat(), r.destination];
+    }
     const text = opts.outputImagesFormat === 'json' ? `${JSON.stringify(ok, null, 2)}\n` : stringify(ok);
     await writeFile(resolve(opts.outputSuccessImages), text);
+  }
+}
+
+/** Why a file could not be written at `path`, or undefined: its directory must exist and take writes. */
+function unwritable(path: string): string | undefined {
+  const full = resolve(path);
+  try {
+    if (statSync(full, { throwIfNoEntry: false })?.isDirectory()) return 'it is a directory';
+    accessSync(dirname(full), constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? 'its directory does not exist'
+      : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
   }
 }

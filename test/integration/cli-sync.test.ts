@@ -400,9 +400,20 @@ describe('image-sync CLI', () => {
         tokenAuth(),
         'images:',
         `  ${anon.host}/lib/single:v2: ${token.host}/out/single`,
+        `  ${anon.host}/lib/single:v3: [${token.host}/out/a, ${token.host}/out/b]`,
         '',
       ].join('\n'),
     });
+    // A file that cannot be written is refused before anything is synced.
+    const refused = await runCli(['--config', 'config.yaml', '--report', 'missing-dir/report.json'], {
+      cwd: dir,
+    });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe(
+      'image-sync: flag --report: "missing-dir/report.json" cannot be written (its directory does not exist)',
+    );
+    await expect(tagsAtDest('out/single')).rejects.toThrow();
+
     const run = await runCli(
       [
         '--config',
@@ -417,8 +428,10 @@ describe('image-sync CLI', () => {
       { cwd: dir },
     );
     expect(run.code, run.stderr).toBe(0);
+    // image-syncer's images format, every destination kept: fed back, it syncs the same.
     expect(JSON.parse(await readFile(join(dir, 'ok.json'), 'utf8'))).toEqual({
       [`${anon.host}/lib/single:v2`]: `${token.host}/out/single:v2`,
+      [`${anon.host}/lib/single:v3`]: [`${token.host}/out/a:v3`, `${token.host}/out/b:v3`],
     });
     expect(await readFile(join(dir, 'run.log'), 'utf8')).toContain(`${token.host}/out/single:v2`);
   });
