@@ -102,6 +102,8 @@ export async function dockerCredentials(
   }
   if (username === undefined || password === undefined) return undefined;
   opts.onSecret(password);
+  // Basic auth carries `user:password` (base64): masked whole as well.
+  opts.onSecret(`${username}:${password}`);
   return { username, password };
 }
 
@@ -130,8 +132,12 @@ async function helperCredentials(
   const username = typeof answer.Username === 'string' ? answer.Username : undefined;
   // Docker's convention: the user name "<token>" marks an identity token.
   if (username === '<token>' || username === undefined) return { token: answer.Secret };
+  opts.onSecret(`${username}:${answer.Secret}`);
   return { username, password: answer.Secret };
 }
+
+/** docker-credential-helpers' `errCredentialsNotFoundMessage`. */
+const NOT_FOUND = /^credentials not found in native keychain\s*$/;
 
 function runCredentialHelper(name: string, server: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -140,8 +146,11 @@ function runCredentialHelper(name: string, server: string): Promise<string> {
       ['get'],
       { timeout: 30_000 },
       (err, stdout, stderr) => {
-        // The helper's own words, never its output, which holds the secret.
-        if (err)
+        // Docker's helpers answer a registry they hold nothing for on stdout, and Docker goes on
+        // anonymously without a word; so do we. Their output is read only for that phrase: on
+        // success it holds the secret.
+        if (err && NOT_FOUND.test(stdout)) resolve('{}');
+        else if (err)
           reject(new Error(stderr.trim().split('\n')[0] || (err as NodeJS.ErrnoException).code || 'failed'));
         else resolve(stdout);
       },

@@ -347,6 +347,7 @@ describe('secrets never leave the process', () => {
       ['base64(user:DST_PW)', Buffer.from(`${DST_USER}:${DST_PW}`).toString('base64')],
       ['REFRESH_TOKEN', refreshToken],
       ['DOCKER_PW', DOCKER_PW],
+      ['base64(user:DOCKER_PW)', Buffer.from(`${DOCKER_USER}:${DOCKER_PW}`).toString('base64')],
       ['GH_TOKEN', GH_TOKEN],
     ])
       expect(run.masks, `${form} is masked`).toContain(value);

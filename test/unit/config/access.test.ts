@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -75,8 +75,10 @@ describe('resolveAccess', () => {
       credsStore: 'desktop',
     });
     const asked: string[] = [];
+    const secrets: string[] = [];
     const access = await resolveAccess(config([], ['registry.example/a/b', 'docker.io/a/b']), {
       ...base,
+      onSecret: (s) => secrets.push(s),
       env: { DOCKER_CONFIG: dir },
       runHelper: async (name, server) => {
         asked.push(`${name} ${server}`);
@@ -91,6 +93,8 @@ describe('resolveAccess', () => {
     });
     expect(access(parseRepository('docker.io/a/b')).credentials).toEqual({ token: 'identity' });
     expect(asked.sort()).toEqual(['desktop https://index.docker.io/v1/', 'ecr-login registry.example']);
+    // Basic auth sends `user:password`: that is a secret too (the shells mask it and its base64).
+    expect(secrets.sort()).toEqual(['AWS:ecr-pw', 'ecr-pw', 'identity']);
   });
 
   it('keeps going with a warning when a helper fails, and never asks about layout directories', async () => {
@@ -109,5 +113,28 @@ describe('resolveAccess', () => {
     expect(access(parseRepository('registry.example/a/b')).credentials).toBeUndefined();
     expect(warnings[0]).toContain('docker-credential-broken gave no credentials for registry.example');
     expect(asked).toEqual(['registry.example']);
+  });
+
+  it('takes a real helper\'s "credentials not found" as none, without a warning, as Docker does', async () => {
+    // A real program on PATH: the answer comes on stdout with exit code 1.
+    const bin = await mkdtemp(join(tmpdir(), 'image-sync-helper-'));
+    const helper = join(bin, 'docker-credential-empty');
+    await writeFile(helper, '#!/bin/sh\necho "credentials not found in native keychain"\nexit 1\n');
+    await chmod(helper, 0o755);
+    const dir = await dockerConfig({ credsStore: 'empty' });
+    const warnings: string[] = [];
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path ?? ''}`;
+    try {
+      const access = await resolveAccess(config([], ['registry.example/a/b']), {
+        ...base,
+        warn: (w) => warnings.push(w),
+        env: { DOCKER_CONFIG: dir },
+      });
+      expect(access(parseRepository('registry.example/a/b')).credentials).toBeUndefined();
+      expect(warnings).toEqual([]);
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });
