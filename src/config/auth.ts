@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { canonicalRegistry, parseRepository, type Repository } from '../registry/reference.ts';
 import { type ConfigIssue, formatIssue, keyPath, mapKey } from './errors.ts';
@@ -179,6 +180,7 @@ async function buildEntry(rawKey: string, value: unknown, ctx: AuthContext, out:
     const found = await stat(ca).catch(() => undefined);
     if (found === undefined) issue(`CA file "${ca}" does not exist`, 'ca');
     else if (!found.isFile()) issue(`CA file "${ca}" is not a file`, 'ca');
+    else if (!(await holdsCertificates(ca))) issue(`CA file "${ca}" holds no PEM certificate`, 'ca');
   }
 
   if (out.issues.length > before || typeof prefix === 'string') return;
@@ -239,4 +241,17 @@ export function authResolver(entries: readonly AuthEntryLoaded[]): AuthResolver 
     },
     entries: () => list.map((e): [string, RegistryAuth] => [prefixOf(e), e.auth]),
   };
+}
+
+/** Whether `path` is a PEM bundle whose every certificate parses (a YAML file given by mistake is not). */
+async function holdsCertificates(path: string): Promise<boolean> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return false;
+  try {
+    for (const block of blocks) new X509Certificate(block);
+    return true;
+  } catch {
+    return false;
+  }
 }

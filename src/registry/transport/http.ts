@@ -56,7 +56,10 @@ export function toNetworkError(err: unknown, method: string, target: string): Er
   if (err instanceof RegistryError || (err as { name?: string })?.name === 'AbortError') return err as Error;
   const code = (err as { code?: string })?.code;
   if (code !== undefined && CERTIFICATE_CODES.has(code)) {
-    const reason = err instanceof Error ? err.message : code;
+    // Node appends advice for its own command line ("try running Node.js with --use-system-ca"),
+    // which a user of this tool cannot follow: the hint at the edge says what to do instead.
+    const reason =
+      err instanceof Error ? err.message.replace(/;\s*if the root CA is installed locally.*$/s, '') : code;
     return new TlsError(`the TLS certificate of ${target.split('/')[0]} is not trusted: ${reason}`, {
       method,
       target,

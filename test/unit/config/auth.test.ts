@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAuthKey } from '../../../src/config/auth.ts';
 import { loadConfig } from '../../../src/config/index.ts';
 import { parseRepository } from '../../../src/registry/reference.ts';
-import { load, loadError, tempDir } from './helpers.ts';
+import { load, loadError, TEST_CA_PEM, tempDir } from './helpers.ts';
 
 const IMAGES = { 'images.yaml': 'quay.io/a/b: reg.io/a/b' };
 
@@ -92,7 +92,7 @@ describe('auth fields', () => {
       'conf/auth.json': JSON.stringify({
         'reg.example.com': { username: 'u', token: 'tok', ca: 'certs/ca.pem' },
       }),
-      'conf/certs/ca.pem': '-----BEGIN CERTIFICATE-----\n',
+      'conf/certs/ca.pem': TEST_CA_PEM,
     });
     const config = await loadConfig({ cwd, auth: 'conf/auth.json', images: 'images.yaml', env: {} });
     expect(config.auth.lookup(parseRepository('reg.example.com/x'))).toEqual({
@@ -170,6 +170,25 @@ images:
     const config = await withAuth('');
     expect(config.auth.entries()).toEqual([]);
     expect(config.auth.lookup(parseRepository('quay.io/a/b'))).toBeUndefined();
+  });
+
+  it('a CA file that holds no certificate is an error, before any request', async () => {
+    const err = await loadError(
+      { ...IMAGES, 'auth.yaml': 'r.io: { username: u, password: hunter2-secret, ca: auth.yaml }' },
+      { auth: 'auth.yaml', images: 'images.yaml' },
+    );
+    expect(err.message).toMatch(
+      /^auth\.yaml: auth\["r\.io"\]\.ca: CA file "\/.*\/auth\.yaml" holds no PEM certificate$/,
+    );
+    const broken = await loadError(
+      {
+        ...IMAGES,
+        'auth.yaml': 'r.io: { ca: ca.pem }',
+        'ca.pem': '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n',
+      },
+      { auth: 'auth.yaml', images: 'images.yaml' },
+    );
+    expect(broken.message).toContain('holds no PEM certificate');
   });
 
   it('a missing CA file is an error naming the resolved path', async () => {

@@ -58,3 +58,16 @@ export function describeRules(config: LoadedConfig): string[] {
     );
   });
 }
+
+/** A real certificate (self-signed, P-256, valid for a century), for `ca:` files. */
+export const TEST_CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBmjCCAUGgAwIBAgIUF39ksv0yijriTIutFS5gJugt1KEwCgYIKoZIzj0EAwIw
+IjEgMB4GA1UEAwwXaW1hZ2Utc3luYyB1bml0LXRlc3QgQ0EwIBcNMjYxMTIzMTYz
+NzE0WhgPMjEyNjEwMzAxNjM3MTRaMCIxIDAeBgNVBAMMF2ltYWdlLXN5bmMgdW5p
+dC10ZXN0IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAESaAbWjVjg0laOj3W
+J4QVtaZ6yormfSY99GO4K5nxI1eZWeQlfqAXs4MF8tjwsxBEkiWqNgZ8yCBEEGVB
+su0eh6NTMFEwHQYDVR0OBBYEFLfu+nemC0FHcpWtP1QooL+Bvgy2MB8GA1UdIwQY
+MBaAFLfu+nemC0FHcpWtP1QooL+Bvgy2MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZI
+zj0EAwIDRwAwRAIgDPIeHgWKtYS5mJWNMLKXs6qoWDGSVK5ktAqGPvA3G8sCIERr
+8dPyETjwD+MGEsvLx98d04ir+bjp8s1fVrDQTmKA
+-----END CERTIFICATE-----\n`;
