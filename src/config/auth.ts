@@ -152,6 +152,11 @@ async function buildEntry(rawKey: string, value: unknown, ctx: AuthContext, out:
       warn(`is empty${why}; ignored`, name);
       return undefined;
     }
+    // A bare `$` stays literal (robot$project+ci); a value that is nothing but `$NAME` of a variable
+    // that is set was most likely meant as one, as some tools expand it.
+    const bare = /^\$([A-Za-z_][A-Za-z0-9_]*)$/.exec(raw)?.[1];
+    if (bare !== undefined && ctx.env[bare] !== undefined)
+      warn(`is "$${bare}" as written; variables are expanded only as \${${bare}}`, name);
     return r.value;
   };
   const username = field('username');

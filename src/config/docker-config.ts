@@ -98,7 +98,7 @@ export async function dockerCredentials(
     if (colon > 0) {
       username = decoded.slice(0, colon);
       password = decoded.slice(colon + 1);
-    }
+    } else opts.warn(`the Docker config's "auth" for ${registry} is not base64 of user:password; ignored`);
   }
   if (username === undefined || password === undefined) return undefined;
   opts.onSecret(password);

@@ -67,7 +67,7 @@ function explainStatus(err: RegistryError): Explanation {
       reason: `authentication failed${at}${as} (${err.status ?? 401})`,
       hint:
         err.identity === ANONYMOUS
-          ? 'no credentials were given for this registry: add an auth entry for it (or log in with docker)'
+          ? 'no credentials were sent to this registry: add an auth entry for it (or log in with docker), or see the warnings about the one it has'
           : 'wrong or missing credentials: check the username and password or token for this registry',
     };
   if (err.status === 403 || err.hasCode('DENIED')) {

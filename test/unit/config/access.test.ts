@@ -137,4 +137,18 @@ describe('resolveAccess', () => {
       process.env.PATH = path;
     }
   });
+
+  it('says so when a Docker config auth is not base64 of user:password, without showing it', async () => {
+    const dir = await dockerConfig({ auths: { 'registry.example': { auth: 'alice:AlicePw-77q' } } });
+    const warnings: string[] = [];
+    const access = await resolveAccess(config([], ['registry.example/a/b']), {
+      ...base,
+      warn: (w) => warnings.push(w),
+      env: { DOCKER_CONFIG: dir },
+    });
+    expect(access(parseRepository('registry.example/a/b')).credentials).toBeUndefined();
+    expect(warnings).toEqual([
+      `the Docker config's "auth" for registry.example is not base64 of user:password; ignored`,
+    ]);
+  });
 });

@@ -172,6 +172,20 @@ images:
     expect(config.auth.lookup(parseRepository('quay.io/a/b'))).toBeUndefined();
   });
 
+  it('warns that "$NAME" is taken as written when NAME is set, and leaves other bare $ alone', async () => {
+    const config = await load(
+      { ...IMAGES, 'auth.yaml': 'r.io: { username: $USER_NAME, password: robot$ci }\n' },
+      { auth: 'auth.yaml', images: 'images.yaml', env: { USER_NAME: 'ann', ci: 'set-too' } },
+    );
+    expect(config.warnings).toEqual([
+      'auth.yaml: auth["r.io"].username: is "$USER_NAME" as written; variables are expanded only as ${USER_NAME}',
+    ]);
+    expect(config.auth.lookup(parseRepository('r.io/a'))).toMatchObject({
+      username: '$USER_NAME',
+      password: 'robot$ci',
+    });
+  });
+
   it('a CA file that holds no certificate is an error, before any request', async () => {
     const err = await loadError(
       { ...IMAGES, 'auth.yaml': 'r.io: { username: u, password: hunter2-secret, ca: auth.yaml }' },

@@ -35,7 +35,7 @@ describe('explain', () => {
       new RegistryError('x', { status: 401, target: 'reg/v2/a', identity: 'with no credentials' }),
     );
     expect(none.reason).toBe('authentication failed at reg with no credentials (401)');
-    expect(none.hint).toContain('no credentials were given for this registry');
+    expect(none.hint).toContain('no credentials were sent to this registry');
   });
 
   it('tells push from pull permission', () => {
