@@ -155,6 +155,9 @@ function runCredentialHelper(name: string, server: string): Promise<string> {
         else resolve(stdout);
       },
     );
+    // A helper may answer and exit without reading the server name (EPIPE here): its exit and its
+    // answer say how it went, so a failed write to it is not an error of its own.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(server);
   });
 }
