@@ -51,7 +51,11 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   }
   if (dstHead.status === 'rejected') throw dstHead.reason;
   const sourceDigest = head.digest ?? (await src.getManifest(srcRef)).digest;
-  const withReferrers = async (outcome: Omit<CopyOutcome, 'referrers'>): Promise<CopyOutcome> => {
+  const written = formatReference(task.destination);
+  const withReferrers = async (found: Omit<CopyOutcome, 'referrers'>): Promise<CopyOutcome> => {
+    // In place because an earlier attempt of this run wrote it (and then failed): that was a copy.
+    const earlier = found.status === 'skipped' ? ctx.written.get(written) : undefined;
+    const outcome = earlier === undefined ? found : { ...found, status: 'synced' as const, bytes: earlier };
     // A filtered index has a digest of its own: signatures of the source's would not verify against it.
     const referrers =
       task.referrers === false || ctx.dryRun || outcome.sourceDigest !== undefined
@@ -104,6 +108,7 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
     return moved;
   });
   if (!copiedHere) await dst.putManifest(ref, target, { top: true });
+  ctx.written.set(written, bytes);
   return withReferrers({ status: 'synced', ...outcomeDigests(target, raw), bytes });
 }
 

@@ -57,6 +57,7 @@ export function startExecution(client: CopyContext['client'], opts: ExecuteOptio
     dryRun: opts.dryRun,
     emit: opts.emit,
     referrersDone: new Set(),
+    written: new Map(),
     manifestsCopied: new Map(),
     sourceManifests: new Map(),
     ...(opts.mayPull !== undefined && { mayPull: opts.mayPull }),

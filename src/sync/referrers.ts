@@ -24,6 +24,23 @@ export async function copyReferrers(
   const key = `${dst.name}@${digest}`;
   if (ctx.referrersDone.has(key)) return 0;
   ctx.referrersDone.add(key);
+  try {
+    return await copyAll(digest, src, dst, ctx, fresh, sourceTags);
+  } catch (err) {
+    // Not done: a retry pass over this image tries them again.
+    ctx.referrersDone.delete(key);
+    throw err;
+  }
+}
+
+async function copyAll(
+  digest: string,
+  src: ImageStore,
+  dst: ImageStore,
+  ctx: CopyContext,
+  fresh: boolean,
+  sourceTags?: ReadonlySet<string>,
+): Promise<number> {
   const base = referrersTag(digest);
   const tags = COSIGN_SUFFIXES.map((s) => `${base}.${s}`);
   let count = 0;

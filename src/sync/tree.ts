@@ -12,8 +12,13 @@ export interface CopyContext {
   readonly dryRun: boolean;
   readonly signal?: AbortSignal;
   readonly emit: (event: SyncEvent) => void;
-  /** `repository@digest` whose referrers this run already looked after. */
+  /** `repository@digest` whose referrers this run already looked after (or is looking after). */
   readonly referrersDone: Set<string>;
+  /**
+   * Destination references this run wrote, with the bytes moved for them: a later attempt (a retry
+   * pass after a failure that came once the tag was written) finds them in place and says synced.
+   */
+  readonly written: Map<string, number>;
   /** `destination repository@digest` → the copy of that manifest and all below it, started once per run. */
   readonly manifestsCopied: Map<string, Promise<number>>;
   /** `source repository@digest` → its manifest, fetched (a pull) once per run. */

@@ -10,6 +10,7 @@ import {
   allBlobs,
   allManifests,
   type BuiltManifest,
+  buildArtifact,
   buildImage,
   buildIndex,
   PLATFORMS,
@@ -261,6 +262,31 @@ describe.concurrent('fault injection', () => {
       // Three rules share one ping at a time; each may ping five times (HTTPS, then plain HTTP).
       expect(down.counts.requests).toBeLessThanOrEqual(3 * 5);
       expect(await tagsAt(destination, 'down/lost')).toEqual([]);
+    });
+  });
+
+  describe('a failure after the tag was written', () => {
+    it('is finished by the retry pass: the signature comes after all, and the tag counts as synced', async () => {
+      const image = buildImage({ seed: 'faults-late-signature' });
+      const signature = buildArtifact({ seed: 'faults-late-signature-sig', subject: image });
+      const sigTag = `sha256-${image.digest.slice('sha256:'.length)}.sig`;
+      await pushImage(source, 'late/app', 'v1', image);
+      await pushImage(source, 'late/app', sigTag, signature);
+      // The signature's requests fail more often than one pass retries them (five attempts).
+      let refused = 0;
+      const flaky = await proxy(source, {
+        intercept: (req) => (req.path.endsWith('.sig') && refused++ < 7 ? { status: 503 } : undefined),
+      });
+      const dir = await workspace(['images:', `  ${flaky.host}/late/app:v1: ${destination.host}/late/app`]);
+
+      const run = await cli(dir);
+
+      expect(run.code, run.all).toBe(0);
+      expect(run.report?.results).toMatchObject([{ status: 'synced', referrers: 1 }]);
+      expect(run.report?.totals).toMatchObject({ synced: 1, skipped: 0 });
+      expect(await skopeoDigest(`${destination.host}/late/app:${sigTag}`, optsFor(destination))).toBe(
+        signature.digest,
+      );
     });
   });
 

@@ -34,6 +34,7 @@ function context(src: ImageStore, dst: ImageStore, force = false): CopyContext {
     dryRun: false,
     emit: () => {},
     referrersDone: new Set(),
+    written: new Map(),
     manifestsCopied: new Map(),
     sourceManifests: new Map(),
   };
