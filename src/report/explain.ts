@@ -61,15 +61,6 @@ function explainStatus(err: RegistryError): Explanation {
   const where = err.target?.split('/')[0];
   const at = where === undefined ? '' : ` at ${where}`;
   const as = err.identity === undefined ? '' : ` ${err.identity}`;
-  if (err.status === 401 || err.hasCode('UNAUTHORIZED'))
-    return {
-      kind: 'credentials',
-      reason: `authentication failed${at}${as} (${err.status ?? 401})`,
-      hint:
-        err.identity === ANONYMOUS
-          ? 'no credentials were sent to this registry: add an auth entry for it (or log in with docker), or see the warnings about the one it has'
-          : 'wrong or missing credentials: check the username and password or token for this registry',
-    };
   if (err.status === 403 || err.hasCode('DENIED')) {
     const writing = err.method !== undefined && WRITES.has(err.method);
     return {
@@ -80,6 +71,15 @@ function explainStatus(err: RegistryError): Explanation {
         : 'the credentials lack pull permission on this repository',
     };
   }
+  if (err.status === 401 || err.hasCode('UNAUTHORIZED'))
+    return {
+      kind: 'credentials',
+      reason: `authentication failed${at}${as} (${err.status ?? 401})`,
+      hint:
+        err.identity === ANONYMOUS
+          ? 'no credentials were sent to this registry: add an auth entry for it (or log in with docker), or see the warnings about the one it has'
+          : 'wrong or missing credentials: check the username and password or token for this registry',
+    };
   if (err.status === 429 || err.hasCode('TOOMANYREQUESTS'))
     return {
       kind: 'rate-limited',

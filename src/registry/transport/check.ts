@@ -17,6 +17,10 @@ export async function checkResponse(
   if (expected.includes(res.status)) return;
   const text = scrub(await readBounded(res, MAX_ERROR_BODY));
   const errors = parseOciErrors(text);
+  // A 401 whose challenge says insufficient_scope (Docker Hub, distribution) refuses the access asked,
+  // not the credentials: said as the denial it is.
+  if (res.status === 401 && /error="?insufficient_scope/.test(header(res, 'www-authenticate') ?? ''))
+    errors.push({ code: 'DENIED', message: 'insufficient_scope' });
   const retryAfterMs = parseRetryAfter(header(res, 'retry-after'));
   const first = errors[0];
   const detail = first === undefined ? '' : `: ${first.code}${first.message ? ` (${first.message})` : ''}`;

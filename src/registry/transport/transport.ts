@@ -154,7 +154,12 @@ export class Transport {
       authorization = await this.#authorization(req.scopes);
       res = await this.#sendFollowing(req, url, authorization);
     }
-    const sentAs = authorization === undefined ? ANONYMOUS : identity(this.#opts.credentials);
+    const sentAs =
+      authorization !== undefined
+        ? identity(this.#opts.credentials)
+        : this.#opts.credentials === undefined
+          ? ANONYMOUS
+          : `${ANONYMOUS} (the registry did not ask for the configured ones)`;
     await checkResponse(res, req.expect, this.#sent.scrub, sentAs);
     return res;
   }

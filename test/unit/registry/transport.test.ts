@@ -87,6 +87,27 @@ describe('Transport', () => {
     expect(push).toMatchObject({ status: 403, target: 'reg.example', method: 'PUT' });
   });
 
+  it('takes a 401 whose challenge says insufficient_scope for a denial, not for wrong credentials', async () => {
+    const reg = agent.get('https://reg.example');
+    reg.intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
+      headers: { 'www-authenticate': 'Basic realm="r"' },
+    });
+    reg
+      .intercept({ path: '/v2/a/b/manifests/1', method: 'PUT' })
+      .reply(401, '', {
+        headers: {
+          'www-authenticate': 'Basic realm="r",error="insufficient_scope",scope="repository:a/b:push"',
+        },
+      })
+      .times(2);
+    const t = transport('reg.example', { credentials: { username: 'reader', password: 'pw' } });
+    const err = await t
+      .request({ method: 'PUT', path: '/v2/a/b/manifests/1', scopes: [], expect: [201], body: '{}' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RegistryError);
+    expect((err as RegistryError).hasCode('DENIED')).toBe(true);
+  });
+
   it('uses the OAuth2 refresh-token form when an identity token is configured', async () => {
     agent
       .get('https://reg.example')

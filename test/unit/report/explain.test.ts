@@ -38,6 +38,12 @@ describe('explain', () => {
     expect(none.hint).toContain('no credentials were sent to this registry');
   });
 
+  it('takes a 401 that denies the access asked (insufficient_scope) for a permission problem', () => {
+    const e = explain(new RegistryError('x', { status: 401, method: 'PUT', errors: [{ code: 'DENIED' }] }));
+    expect(e.kind).toBe('permission');
+    expect(e.hint).toContain('push permission');
+  });
+
   it('tells push from pull permission', () => {
     expect(explain(new RegistryError('x', { status: 403, method: 'PUT' })).hint).toContain('push permission');
     expect(explain(new RegistryError('x', { status: 403, method: 'GET' })).hint).toContain('pull permission');
