@@ -9,10 +9,15 @@ export class QuotaDeferral extends Error {
 /**
  * Remembers each registry's `ratelimit-*` headers and says whether one more pull may start. Only
  * manifest GETs count as pulls on Docker Hub; HEAD comparisons go on regardless.
+ *
+ * Several pulls start at once, before any answer says what they cost: each one allowed is taken off
+ * at once, and an answer never raises the count again (one sent before those pulls would).
  */
 export class QuotaGuard {
   readonly #floor: number;
   readonly #seen = new Map<string, RateLimit>();
+  /** Pulls that may still start, by registry endpoint. */
+  readonly #left = new Map<string, number>();
 
   constructor(floor: number) {
     this.#floor = floor;
@@ -20,15 +25,22 @@ export class QuotaGuard {
 
   record(limit: RateLimit): void {
     this.#seen.set(limit.registry, limit);
+    const left = this.#left.get(limit.registry);
+    this.#left.set(limit.registry, Math.min(left ?? limit.remaining, limit.remaining));
   }
 
   get limits(): RateLimit[] {
     return [...this.#seen.values()];
   }
 
+  /** Whether a pull may start now; if so, it is counted as started. */
   mayPull(repo: Repository): boolean {
-    const quota = this.#seen.get(registryEndpoint(repo.registry));
-    return quota === undefined || quota.remaining > this.#floor;
+    const registry = registryEndpoint(repo.registry);
+    const left = this.#left.get(registry);
+    if (left === undefined) return true;
+    if (left <= this.#floor) return false;
+    this.#left.set(registry, left - 1);
+    return true;
   }
 
   /** `ratelimit-remaining: 76;w=21600` → 76. */
