@@ -127,6 +127,7 @@ async function publish(inputs: ActionInputs, report: SessionReport): Promise<voi
   core.setOutput('synced', report.dryRun ? t.planned : t.synced);
   core.setOutput('skipped', t.skipped);
   core.setOutput('failed', t.failed);
+  core.setOutput('deferred', t.deferred);
   core.setOutput('bytes', t.bytes);
   core.setOutput('report', reportPath);
 
@@ -139,6 +140,10 @@ async function publish(inputs: ActionInputs, report: SessionReport): Promise<voi
   if (inputs.summary && process.env.GITHUB_STEP_SUMMARY) {
     await core.summary.addRaw(renderSummary(report, { rateLimits: report.rateLimits })).write();
   }
+  if (t.deferred > 0)
+    core.warning(
+      `${t.deferred} of ${report.results.length} tags deferred: the source's pull quota reached the floor; the next run picks them up`,
+    );
   if (t.failed > 0) {
     const message = `${t.failed} of ${report.results.length} tags failed`;
     if (inputs.failOnError) core.setFailed(message);

@@ -133,7 +133,7 @@ async function syncLogged(
   await writeOutputs(opts, report, (text) => secrets.scrub(text));
   const t = report.totals;
   process.stderr.write(
-    `${report.dryRun ? `${t.planned} to copy` : `${t.synced} synced`}, ${t.skipped} skipped, ${t.failed} failed\n`,
+    `${report.dryRun ? `${t.planned} to copy` : `${t.synced} synced`}, ${t.skipped} skipped, ${t.failed} failed${t.deferred > 0 ? `, ${t.deferred} deferred` : ''}\n`,
   );
   if (stop.signal.aborted) return 130;
   return t.failed > 0 ? 1 : 0;

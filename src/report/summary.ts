@@ -29,7 +29,8 @@ export function renderSummary(report: SyncReport, extras: SummaryExtras = {}): s
     );
     out.push('', 'Nothing was written. This is the plan.');
   } else {
-    out.push(`## image-sync: ${t.synced} synced, ${t.skipped} skipped, ${t.failed} failed`);
+    const deferred = t.deferred > 0 ? `, ${t.deferred} deferred` : '';
+    out.push(`## image-sync: ${t.synced} synced, ${t.skipped} skipped, ${t.failed} failed${deferred}`);
     out.push('', `${formatBytes(t.bytes)} copied in ${formatDuration(t.durationMs)}.`);
   }
   for (const w of report.warnings) out.push('', `> [!WARNING]\n> ${escapeMarkdown(w)}`);

@@ -254,7 +254,7 @@ describe('beyond image-syncer', () => {
       expect(hub.pulls()).toBe(2);
       expect(run.report.totals).toMatchObject({ synced: 2, deferred: 2, failed: 0 });
       expect(run.report.results.filter((r) => r.status === 'deferred')).toHaveLength(2);
-      expect(run.stderr).toContain('deferred');
+      expect(run.stderr).toContain('2 synced, 0 skipped, 0 failed, 2 deferred');
     } finally {
       await hub.stop();
     }

@@ -51,6 +51,13 @@ describe('renderSummary', () => {
     expect(md).toContain('2.5 MB');
   });
 
+  it('puts deferred tags in the heading, where they cannot be missed', () => {
+    const md = renderSummary(
+      report([synced, { ...synced, destination: 'b/x:2', status: 'deferred', bytes: 0 }]),
+    );
+    expect(md.split('\n')[0]).toBe('## image-sync: 1 synced, 0 skipped, 0 failed, 1 deferred');
+  });
+
   it('says it is a plan in a dry run', () => {
     const md = renderSummary(report([{ ...synced, status: 'planned', bytes: 0 }], true));
     expect(md).toContain('dry run: 1 to copy');
