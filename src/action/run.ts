@@ -4,7 +4,7 @@ import * as core from '@actions/core';
 import { ConfigError, type LoadedConfig, loadConfig } from '../config/index.ts';
 import { explain } from '../report/explain.ts';
 import { toJsonReport } from '../report/json.ts';
-import { describeFiltered, describeResult } from '../report/lines.ts';
+import { describeFiltered, describeResult, describeRetry } from '../report/lines.ts';
 import { Progress, RepositoryGroups } from '../report/progress.ts';
 import { renderSummary } from '../report/summary.ts';
 import { runSession, type SessionReport } from '../sync/session.ts';
@@ -83,6 +83,7 @@ async function execute(inputs: ActionInputs, config: LoadedConfig): Promise<Sess
     progress.onEvent(event);
     groups.onEvent(event, (e) => describeResult(e.result));
     if (event.type === 'index-filtered') core.warning(describeFiltered(event));
+    if (event.type === 'retry') core.info(describeRetry(event));
   };
   try {
     return await runSession(config, {

@@ -7,7 +7,7 @@ import { ConfigError, type LoadedConfig, loadConfig } from '../config/index.ts';
 import { Secrets } from '../registry/secrets.ts';
 import { explain } from '../report/explain.ts';
 import { toJsonReport } from '../report/json.ts';
-import { describeFiltered, describeResult } from '../report/lines.ts';
+import { describeFiltered, describeResult, describeRetry } from '../report/lines.ts';
 import { Progress } from '../report/progress.ts';
 import { runSession, type SessionReport } from '../sync/session.ts';
 import type { Logger, SyncEvent } from '../sync/types.ts';
@@ -119,6 +119,7 @@ async function syncLogged(
         progress.onEvent(event);
         if (event.type === 'task-finished') logger.info(describeResult(event.result));
         if (event.type === 'index-filtered') logger.warn(describeFiltered(event));
+        if (event.type === 'retry') logger.info(describeRetry(event));
       },
     });
   } catch (err) {

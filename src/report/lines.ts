@@ -26,3 +26,9 @@ export function describeResult(r: TaskResult): string {
 export function describeFiltered(e: Extract<SyncEvent, { type: 'index-filtered' }>): string {
   return `platform filter: ${formatReference(e.task.destination)} gets a new index ${e.to}, not the source's ${e.from}`;
 }
+
+/** A retry, in one line: what failed, why, and how many tries are left. */
+export function describeRetry(e: Extract<SyncEvent, { type: 'retry' }>): string {
+  const what = e.what === 'request' ? '' : `${e.what}: `;
+  return `↻ ${what}${explain(e.error).reason}; trying again (${e.retriesLeft} left)`;
+}

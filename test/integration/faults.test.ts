@@ -186,6 +186,9 @@ describe.concurrent('fault injection', () => {
 
       expect(run.code, run.all).toBe(0);
       expect(run.stderr).toContain(`${TAGS} synced, 0 skipped, 0 failed`);
+      // What was retried is said, one line each.
+      expect(run.stderr).toMatch(/↻ .*(503|429|rate limited).*; trying again \(\d left\)/);
+      expect(clean.stderr).not.toContain('↻');
       expect(run.report?.totals).toMatchObject({ synced: TAGS, skipped: 0, failed: 0 });
       for (const [repo, tags] of Object.entries(images))
         for (const [tag, built] of Object.entries(tags))
