@@ -87,6 +87,17 @@ function explainStatus(err: RegistryError): Explanation {
       hint: 'the registry limits requests (Docker Hub: pulls per 6 hours); authenticate or run later',
     };
   if (err.status === 404 || err.hasCode('MANIFEST_UNKNOWN') || err.hasCode('NAME_UNKNOWN'))
-    return { kind: 'not-found', reason: err.message, hint: 'check the repository and tag names' };
+    return {
+      kind: 'not-found',
+      reason: missingRepository(err) ?? err.message,
+      hint: 'check the repository, tag and digest names',
+    };
   return { kind: 'registry', reason: err.message };
+}
+
+/** `repository r.io/a/b was not found` for a registry's NAME_UNKNOWN, whatever request met it. */
+function missingRepository(err: RegistryError): string | undefined {
+  if (!err.hasCode('NAME_UNKNOWN') || err.target === undefined) return undefined;
+  const m = /^([^/]+)\/v2\/(.+?)\/(?:tags|manifests|blobs|referrers)\//.exec(err.target);
+  return m === null ? undefined : `repository ${m[1]}/${m[2]} was not found`;
 }

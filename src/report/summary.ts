@@ -102,7 +102,7 @@ function row(cells: readonly string[]): string {
 const code = (s: string): string => (s === '' ? '' : `\`${s}\``);
 
 function leftOut(total: number, max: number): string[] {
-  return total > max ? ['', `_${total - max} more rows left out._`] : [];
+  return total > max ? ['', `_${total - max} more rows left out; every row is in the JSON report._`] : [];
 }
 
 /** Names are data: nothing in them may become Markdown or HTML. */

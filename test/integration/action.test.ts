@@ -76,7 +76,7 @@ describe('the GitHub Action', () => {
     expect(failedAt).toBeGreaterThan(0);
     expect(run.summary.indexOf('### Synced')).toBeGreaterThan(failedAt);
     expect(run.summary).toContain(`${source.host}/acme/missing:9.9`);
-    expect(run.summary).toContain('check the repository and tag names');
+    expect(run.summary).toContain('check the repository, tag and digest names');
     expect(run.summary).toContain(`\`${img.app!.digest.slice(7, 19)}\``);
 
     expect(run.stdout).toMatch(

@@ -44,6 +44,18 @@ describe('explain', () => {
     expect(e.hint).toContain('push permission');
   });
 
+  it('says which repository a registry does not know, whatever request met it', () => {
+    const err = new RegistryError(
+      'GET r.io/v2/a/b/tags/list returned 404: NAME_UNKNOWN (repository name not known)',
+      {
+        status: 404,
+        target: 'r.io/v2/a/b/tags/list',
+        errors: [{ code: 'NAME_UNKNOWN' }],
+      },
+    );
+    expect(explain(err).reason).toBe('repository r.io/a/b was not found');
+  });
+
   it('tells push from pull permission', () => {
     expect(explain(new RegistryError('x', { status: 403, method: 'PUT' })).hint).toContain('push permission');
     expect(explain(new RegistryError('x', { status: 403, method: 'GET' })).hint).toContain('pull permission');

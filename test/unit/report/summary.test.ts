@@ -72,7 +72,7 @@ describe('renderSummary', () => {
     const many = Array.from({ length: 30 }, (_, i) => ({ ...synced, destination: `b/x:${i}` }));
     const md = renderSummary(report(many), { maxRows: 10 });
     expect(md.match(/\| a\/x:1 \|/g)?.length).toBe(10);
-    expect(md).toContain('_20 more rows left out._');
+    expect(md).toContain('_20 more rows left out; every row is in the JSON report._');
   });
 
   it('reports pull quota when seen', () => {
