@@ -25,31 +25,20 @@ export async function copyReferrers(
   if (ctx.referrersDone.has(key)) return 0;
   ctx.referrersDone.add(key);
   try {
-    return await copyAll(digest, src, dst, ctx, fresh, sourceTags);
+    const base = referrersTag(digest);
+    const tags = COSIGN_SUFFIXES.map((s) => `${base}.${s}`);
+    let count = 0;
+    const listed = fresh ? await src.listReferrers(digest) : undefined;
+    if (listed !== undefined && listed.length > 0) count += await copyListed(digest, listed, src, dst, ctx);
+    else tags.unshift(base);
+    // When this run listed the source's tags, only the referrer tags it has are worth a HEAD.
+    for (const tag of tags) if (sourceTags?.has(tag) !== false) count += await copyTag(tag, src, dst, ctx);
+    return count;
   } catch (err) {
     // Not done: a retry pass over this image tries them again.
     ctx.referrersDone.delete(key);
     throw err;
   }
-}
-
-async function copyAll(
-  digest: string,
-  src: ImageStore,
-  dst: ImageStore,
-  ctx: CopyContext,
-  fresh: boolean,
-  sourceTags?: ReadonlySet<string>,
-): Promise<number> {
-  const base = referrersTag(digest);
-  const tags = COSIGN_SUFFIXES.map((s) => `${base}.${s}`);
-  let count = 0;
-  const listed = fresh ? await src.listReferrers(digest) : undefined;
-  if (listed !== undefined && listed.length > 0) count += await copyListed(digest, listed, src, dst, ctx);
-  else tags.unshift(base);
-  // When this run listed the source's tags, only the referrer tags it has are worth a HEAD.
-  for (const tag of tags) if (sourceTags?.has(tag) !== false) count += await copyTag(tag, src, dst, ctx);
-  return count;
 }
 
 /**
