@@ -75,7 +75,7 @@ async function syncLogged(
   // Written synchronously, as Node writes a stderr that is a file: each line lands in order, at
   // once, and before any exit; an asynchronous stream cost a thread-pool round trip per line.
   const write = (line: string) => {
-    const text = `${new Date().toISOString()} ${secrets.scrub(line)}\n`;
+    const text = stamped(secrets.scrub(line));
     if (logFd !== undefined) writeSync(logFd, text);
     else process.stderr.write(text);
   };
@@ -88,9 +88,7 @@ async function syncLogged(
   for (const w of config.warnings) logger.warn(w);
 
   const progress = new Progress();
-  const stopProgress = progress.every(PROGRESS_EVERY_MS, (line) =>
-    process.stderr.write(`${new Date().toISOString()} ${line}\n`),
-  );
+  const stopProgress = progress.every(PROGRESS_EVERY_MS, (line) => process.stderr.write(stamped(line)));
   const stop = new AbortController();
   const onSigint = () => {
     if (stop.signal.aborted) process.exit(130);
@@ -170,3 +168,5 @@ function unwritable(path: string): string | undefined {
       : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
   }
 }
+
+const stamped = (line: string): string => `${new Date().toISOString()} ${line}\n`;

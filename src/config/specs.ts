@@ -75,21 +75,15 @@ function splitLayout(text: string): { name: string; tagSpec?: string; digest?: s
   if (!text.startsWith(LAYOUT_REGISTRY)) return undefined;
   const rest = text.slice(LAYOUT_REGISTRY.length);
   const lastSlash = rest.lastIndexOf('/');
-  // `oci:dir@sha256:…`: the digest's own colon is not a tag's.
+  // `oci:dir@sha256:…`: the digest's own colon is not a tag's, so it comes off first.
   const at = /@[a-z0-9]+:[^/@]*$/.exec(rest.slice(lastSlash + 1));
-  if (at !== null) {
-    const cut = lastSlash + 1 + at.index;
-    const digest = rest.slice(cut + 1);
-    const before = rest.slice(0, cut);
-    const colon = before.lastIndexOf(':');
-    return colon > lastSlash
-      ? { name: `${LAYOUT_REGISTRY}${before.slice(0, colon)}`, tagSpec: before.slice(colon + 1), digest }
-      : { name: `${LAYOUT_REGISTRY}${before}`, digest };
-  }
-  const colon = rest.lastIndexOf(':');
+  const cut = at === null ? rest.length : lastSlash + 1 + at.index;
+  const digest = at === null ? {} : { digest: rest.slice(cut + 1) };
+  const named = rest.slice(0, cut);
+  const colon = named.lastIndexOf(':');
   return colon > lastSlash
-    ? { name: `${LAYOUT_REGISTRY}${rest.slice(0, colon)}`, tagSpec: rest.slice(colon + 1) }
-    : { name: text };
+    ? { name: `${LAYOUT_REGISTRY}${named.slice(0, colon)}`, tagSpec: named.slice(colon + 1), ...digest }
+    : { name: `${LAYOUT_REGISTRY}${named}`, ...digest };
 }
 
 function repositoryOf(name: string): Repository | string {

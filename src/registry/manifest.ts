@@ -67,6 +67,19 @@ export interface RawManifest {
   readonly bytes: Buffer;
 }
 
+/**
+ * The annotations of an OCI index, or undefined (another kind, or not JSON). Lenient on purpose: it
+ * reads records this tool may have left in an index, and a manifest without them is simply not one.
+ */
+export function indexAnnotations(raw: RawManifest): Readonly<Record<string, unknown>> | undefined {
+  if (raw.mediaType !== MediaType.ociIndex) return undefined;
+  try {
+    return (JSON.parse(raw.bytes.toString('utf8')) as { annotations?: Record<string, unknown> }).annotations;
+  } catch {
+    return undefined;
+  }
+}
+
 export function parseManifest(raw: RawManifest): Manifest {
   let body: Record<string, unknown>;
   try {

@@ -56,7 +56,7 @@ export function startExecution(client: CopyContext['client'], opts: ExecuteOptio
     force: opts.force,
     dryRun: opts.dryRun,
     emit: opts.emit,
-    referrersDone: new Set(),
+    referrersCopied: new Map(),
     written: new Map(),
     manifestsCopied: new Map(),
     sourceManifests: new Map(),

@@ -1,5 +1,11 @@
 import { sha256 } from '../registry/digest.ts';
-import { type Descriptor, MediaType, type Platform, type RawManifest } from '../registry/manifest.ts';
+import {
+  type Descriptor,
+  indexAnnotations,
+  MediaType,
+  type Platform,
+  type RawManifest,
+} from '../registry/manifest.ts';
 
 /**
  * What a filtered OCI index records of its making, so that a later run can tell it is current from a
@@ -18,13 +24,7 @@ export function platformsKey(wanted: readonly Platform[]): string {
 
 /** Whether `index` is what filtering the source index `from` to `wanted` wrote. */
 export function isFilteredFrom(index: RawManifest, from: string, wanted: readonly Platform[]): boolean {
-  if (index.mediaType !== MediaType.ociIndex) return false;
-  let annotations: Record<string, unknown> | undefined;
-  try {
-    ({ annotations } = JSON.parse(index.bytes.toString('utf8')) as { annotations?: Record<string, unknown> });
-  } catch {
-    return false; // Not JSON, so not an index this tool wrote: the task copies it anew.
-  }
+  const annotations = indexAnnotations(index);
   return annotations?.[FILTERED_FROM] === from && annotations[FILTERED_PLATFORMS] === platformsKey(wanted);
 }
 

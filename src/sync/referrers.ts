@@ -1,8 +1,14 @@
 import { referrersTag } from '../registry/client/referrers.ts';
 import { sha256 } from '../registry/digest.ts';
-import { type Descriptor, MediaType, parseManifest, type RawManifest } from '../registry/manifest.ts';
+import {
+  type Descriptor,
+  indexAnnotations,
+  MediaType,
+  parseManifest,
+  type RawManifest,
+} from '../registry/manifest.ts';
 import type { ImageStore } from '../registry/store.ts';
-import { type CopyContext, copyByDigest, copyContent } from './tree.ts';
+import { type CopyContext, copyByDigest, copyContent, shared } from './tree.ts';
 
 /** cosign's tag scheme: `sha256-<hex>.sig`, `.att`, `.sbom` beside the image. */
 const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
@@ -21,10 +27,8 @@ export async function copyReferrers(
   fresh: boolean,
   sourceTags?: ReadonlySet<string>,
 ): Promise<number> {
-  const key = `${dst.name}@${digest}`;
-  if (ctx.referrersDone.has(key)) return 0;
-  ctx.referrersDone.add(key);
-  try {
+  // Once per image and destination; a failed copy is forgotten, so a retry pass tries it again.
+  const { job, started } = shared(ctx.referrersCopied, `${dst.name}@${digest}`, async () => {
     const base = referrersTag(digest);
     const tags = COSIGN_SUFFIXES.map((s) => `${base}.${s}`);
     let count = 0;
@@ -34,11 +38,8 @@ export async function copyReferrers(
     // When this run listed the source's tags, only the referrer tags it has are worth a HEAD.
     for (const tag of tags) if (sourceTags?.has(tag) !== false) count += await copyTag(tag, src, dst, ctx);
     return count;
-  } catch (err) {
-    // Not done: a retry pass over this image tries them again.
-    ctx.referrersDone.delete(key);
-    throw err;
-  }
+  });
+  return started ? job : 0;
 }
 
 /**
@@ -62,7 +63,7 @@ async function copyTag(tag: string, src: ImageStore, dst: ImageStore, ctx: CopyC
   if (there?.digest === digest) return 0;
   const isIndexTag = !tag.includes('.');
   const current = there !== undefined && isIndexTag ? await dst.getManifest(tag) : undefined;
-  if (current !== undefined && annotation(current, MERGED_FROM) === digest) return 0;
+  if (current !== undefined && indexAnnotations(current)?.[MERGED_FROM] === digest) return 0;
   const raw = await src.getManifest(digest);
   const manifest = parseManifest(raw);
   const entries = manifest.kind === 'index' ? manifest.manifests : [];
@@ -82,16 +83,6 @@ async function copyTag(tag: string, src: ImageStore, dst: ImageStore, ctx: CopyC
 function indexEntries(raw: RawManifest): Descriptor[] {
   const manifest = parseManifest(raw);
   return manifest.kind === 'index' ? [...manifest.manifests] : [];
-}
-
-function annotation(raw: RawManifest, key: string): unknown {
-  if (raw.mediaType !== MediaType.ociIndex) return undefined;
-  try {
-    return (JSON.parse(raw.bytes.toString('utf8')) as { annotations?: Record<string, unknown> })
-      .annotations?.[key];
-  } catch {
-    return undefined; // Not JSON, so not an index this tool wrote.
-  }
 }
 
 /** The index (a new, empty one without `base`) with `more` entries after its own, and `annotations` added. */

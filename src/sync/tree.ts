@@ -12,8 +12,8 @@ export interface CopyContext {
   readonly dryRun: boolean;
   readonly signal?: AbortSignal;
   readonly emit: (event: SyncEvent) => void;
-  /** `repository@digest` whose referrers this run already looked after (or is looking after). */
-  readonly referrersDone: Set<string>;
+  /** `destination@digest` → the copy of that image's referrers, started once per run (again after a failure). */
+  readonly referrersCopied: Map<string, Promise<number>>;
   /**
    * Destination references this run wrote, with the bytes moved for them: a later attempt (a retry
    * pass after a failure that came once the tag was written) finds them in place and says synced.
@@ -86,7 +86,7 @@ export function sourceManifest(ctx: CopyContext, src: ImageStore, digest: string
 }
 
 /** The job under `key`, started now if there is none; a failed job is forgotten, so the next asker starts again. */
-function shared<T>(
+export function shared<T>(
   jobs: Map<string, Promise<T>>,
   key: string,
   start: () => Promise<T>,

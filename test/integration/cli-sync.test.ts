@@ -54,7 +54,15 @@ describe('image-sync CLI', () => {
     for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
     return dir;
   }
-  const tokenAuth = () => `  ${token.host}:\n    username: dave\n    password: dave-pw\n`;
+  /** One entry under `auth:`: host, user, password, and any further lines of it. */
+  const authEntry = (host: string, username: string, password: string, ...more: string[]) =>
+    [
+      `  ${host}:`,
+      `    username: ${username}`,
+      `    password: ${password}`,
+      ...more.map((l) => `    ${l}`),
+    ].join('\n');
+  const tokenAuth = () => `${authEntry(token.host, 'dave', 'dave-pw')}\n`;
   const atDest = (ref: string) => skopeoDigest(`${token.host}/${ref}`, optsFor(token, 'dave'));
   const tagsAtDest = (repo: string) => skopeoListTags(`${token.host}/${repo}`, optsFor(token, 'dave'));
   async function report(dir: string): Promise<JsonReport> {
@@ -155,10 +163,7 @@ describe('image-sync CLI', () => {
     const dir = await workspace({
       'with-ca.yaml': [
         'auth:',
-        `  ${tls.host}:`,
-        '    username: erin',
-        '    password: erin-pw',
-        `    ca: ${tls.caFile}`,
+        authEntry(tls.host, 'erin', 'erin-pw', `ca: ${tls.caFile}`),
         tokenAuth(),
         'images:',
         `  ${tls.host}/sec/app:1: ${token.host}/tls/with-ca`,
@@ -166,10 +171,7 @@ describe('image-sync CLI', () => {
       ].join('\n'),
       'insecure.yaml': [
         'auth:',
-        `  ${tls.host}:`,
-        '    username: erin',
-        '    password: erin-pw',
-        '    insecure: true',
+        authEntry(tls.host, 'erin', 'erin-pw', 'insecure: true'),
         tokenAuth(),
         'images:',
         `  ${tls.host}/sec/app:1: ${token.host}/tls/insecure`,
@@ -177,9 +179,7 @@ describe('image-sync CLI', () => {
       ].join('\n'),
       'untrusted.yaml': [
         'auth:',
-        `  ${tls.host}:`,
-        '    username: erin',
-        '    password: erin-pw',
+        authEntry(tls.host, 'erin', 'erin-pw'),
         tokenAuth(),
         'images:',
         `  ${tls.host}/sec/app:1: ${token.host}/tls/untrusted`,
@@ -205,9 +205,7 @@ describe('image-sync CLI', () => {
     const dir = await workspace({
       'config.yaml': [
         'auth:',
-        `  ${basic.host}:`,
-        '    username: carol',
-        '    password: not-carols-password',
+        authEntry(basic.host, 'carol', 'not-carols-password'),
         tokenAuth(),
         'images:',
         `  ${basic.host}/priv/app:1: ${token.host}/wrongpw/private`,
@@ -231,9 +229,7 @@ describe('image-sync CLI', () => {
     const dir = await workspace({
       'config.yaml': [
         'auth:',
-        `  ${token.host}:`,
-        '    username: dave',
-        '    password: not-daves-password',
+        authEntry(token.host, 'dave', 'not-daves-password'),
         'images:',
         `  ${anon.host}/lib/single:v1: ${token.host}/refused/single`,
         '',

@@ -33,7 +33,7 @@ function context(src: ImageStore, dst: ImageStore, force = false): CopyContext {
     force,
     dryRun: false,
     emit: () => {},
-    referrersDone: new Set(),
+    referrersCopied: new Map(),
     written: new Map(),
     manifestsCopied: new Map(),
     sourceManifests: new Map(),
