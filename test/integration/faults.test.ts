@@ -583,7 +583,7 @@ describe.concurrent('fault injection', () => {
       expect(run.ms).toBeLessThan(20_000);
       // The source could not be listed, so only the engine's early ping went to the destination.
       expect(resultFor(run.report, `${silent.host}/stall/absent`)?.error).toMatch(/not found|NAME_UNKNOWN/i);
-      expect(silent.log.map((e) => `${e.method} ${e.path}`)).toEqual(['GET /v2/']);
+      expect(silent.log.map((e) => `${e.method} ${e.path}`)).toEqual(['HEAD /v2/']);
     });
 
     it('an upload the destination stops reading is cut by its timeout and sent again', async () => {

@@ -115,20 +115,29 @@ export class Transport {
     return this.#opts.tls?.insecure === true || isLoopbackRegistry(this.registry);
   }
 
+  /**
+   * The version check, as a HEAD: its answer is in the status and the challenge, and a no-op run is
+   * then HEAD requests only. A registry that does not answer HEAD there with 200 or 401 is asked
+   * again with the GET the specification names, and that answer counts.
+   */
   async #ping(): Promise<URL> {
     const host = registryEndpoint(this.registry);
-    const ping = (at: URL) =>
-      this.#send({ method: 'GET', url: new URL('/v2/', at), signal: this.#closing.signal });
+    const ping = (at: URL, method: 'HEAD' | 'GET') =>
+      this.#send({ method, url: new URL('/v2/', at), signal: this.#closing.signal });
     let base = new URL(`https://${host}`);
     let res: HttpResponse;
     try {
-      res = await ping(base);
+      res = await ping(base, 'HEAD');
     } catch (err) {
       // Fall back only when the server does not speak TLS at all; a certificate problem is reported.
       const noTls = err instanceof RegistryError && err.status === undefined && !(err instanceof TlsError);
       if (!this.#plainAllowed || !noTls) throw err;
       base = new URL(`http://${host}`);
-      res = await ping(base);
+      res = await ping(base, 'HEAD');
+    }
+    if (res.status !== 200 && res.status !== 401) {
+      await res.body.dump();
+      res = await ping(base, 'GET');
     }
     if (res.status === 401) {
       this.#scheme = schemeFromChallenges(parseChallenges(res.headers['www-authenticate']));

@@ -22,7 +22,7 @@ function pings(...registries: string[]): Map<string, number> {
   for (const registry of registries) {
     agent
       .get(`https://${registry}`)
-      .intercept({ path: '/v2/', method: 'GET' })
+      .intercept({ path: '/v2/', method: 'HEAD' })
       .reply(() => {
         seen.set(registry, (seen.get(registry) ?? 0) + 1);
         return { statusCode: 200, data: '{}' };
@@ -48,15 +48,15 @@ describe('RegistryClient.connect', () => {
 
   it('leaves a failed ping to the requests: one made meanwhile reports it, a later one pings again', async () => {
     const reg = agent.get('https://c.example');
-    reg.intercept({ path: '/v2/', method: 'GET' }).replyWithError(new Error('connection refused'));
-    reg.intercept({ path: '/v2/', method: 'GET' }).reply(200, '{}');
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).replyWithError(new Error('connection refused'));
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '{}');
     reg
       .intercept({ path: (p) => p.startsWith('/v2/x/tags/list'), method: 'GET' })
       .reply(200, { name: 'x', tags: ['2'] }, { headers: { 'content-type': 'application/json' } });
     const c = client();
     c.connect([at('c.example', 'x')]);
     const store = c.repository(at('c.example', 'x'), 'pull');
-    await expect(store.listTags()).rejects.toThrow(/GET c\.example\/v2\/ failed: connection refused/);
+    await expect(store.listTags()).rejects.toThrow(/HEAD c\.example\/v2\/ failed: connection refused/);
     expect(await store.listTags()).toEqual(['2']);
     agent.assertNoPendingInterceptors();
   });

@@ -9,7 +9,7 @@ let agent: MockAgent;
 beforeEach(() => {
   agent = new MockAgent();
   agent.disableNetConnect();
-  agent.get('https://reg.example').intercept({ path: '/v2/', method: 'GET' }).reply(200, '{}').persist();
+  agent.get('https://reg.example').intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '{}').persist();
 });
 afterEach(() => agent.close());
 

@@ -20,7 +20,7 @@ describe('Transport', () => {
   it('fetches a bearer token with Basic credentials and reuses it per scope', async () => {
     const reg = agent.get('https://reg.example');
     const auth = agent.get('https://auth.example');
-    reg.intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(401, '', {
       headers: { 'www-authenticate': 'Bearer realm="https://auth.example/token",service="reg"' },
     });
     let tokenCalls = 0;
@@ -63,7 +63,7 @@ describe('Transport', () => {
 
   it("reports a token service's refusal as the registry's, for the access its scopes asked", async () => {
     const reg = agent.get('https://reg.example');
-    reg.intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(401, '', {
       headers: { 'www-authenticate': 'Bearer realm="https://auth.example/token",service="reg"' },
     });
     agent
@@ -89,7 +89,7 @@ describe('Transport', () => {
 
   it('takes a 401 whose challenge says insufficient_scope for a denial, not for wrong credentials', async () => {
     const reg = agent.get('https://reg.example');
-    reg.intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(401, '', {
       headers: { 'www-authenticate': 'Basic realm="r"' },
     });
     reg
@@ -111,7 +111,7 @@ describe('Transport', () => {
   it('uses the OAuth2 refresh-token form when an identity token is configured', async () => {
     agent
       .get('https://reg.example')
-      .intercept({ path: '/v2/', method: 'GET' })
+      .intercept({ path: '/v2/', method: 'HEAD' })
       .reply(401, '', {
         headers: { 'www-authenticate': 'Bearer realm="https://reg.example/oauth",service="svc"' },
       });
@@ -138,7 +138,7 @@ describe('Transport', () => {
 
   it('refreshes the token once on 401, then reports the 401', async () => {
     const reg = agent.get('https://reg.example');
-    reg.intercept({ path: '/v2/', method: 'GET' }).reply(401, '', {
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(401, '', {
       headers: { 'www-authenticate': 'Bearer realm="https://reg.example/token"' },
     });
     let n = 0;
@@ -162,7 +162,7 @@ describe('Transport', () => {
   it('follows a blob redirect to another host without the Authorization header', async () => {
     const reg = agent.get('https://reg.example');
     reg
-      .intercept({ path: '/v2/', method: 'GET' })
+      .intercept({ path: '/v2/', method: 'HEAD' })
       .reply(401, '', { headers: { 'www-authenticate': 'Basic realm="r"' } });
     reg
       .intercept({ path: '/v2/a/blobs/sha256:x', method: 'GET' })
@@ -185,9 +185,44 @@ describe('Transport', () => {
     expect(auth).toBeUndefined();
   });
 
+  it('asks the version check with GET where HEAD gets neither 200 nor 401, and follows that answer', async () => {
+    const reg = agent.get('https://reg.example');
+    const auth = agent.get('https://auth.example');
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(405, '');
+    reg.intercept({ path: '/v2/', method: 'GET' }).reply(401, '{}', {
+      headers: { 'www-authenticate': 'Bearer realm="https://auth.example/token",service="reg"' },
+    });
+    auth.intercept({ path: (p) => p.startsWith('/token?'), method: 'GET' }).reply(200, { token: 'tok' });
+    reg
+      .intercept({ path: '/v2/a/tags/list', method: 'GET', headers: { authorization: 'Bearer tok' } })
+      .reply(200, { tags: ['1'] });
+    const res = await transport('reg.example').request({
+      method: 'GET',
+      path: '/v2/a/tags/list',
+      scopes: ['repository:a:pull'],
+      expect: [200],
+    });
+    expect(await res.body.json()).toEqual({ tags: ['1'] });
+    agent.assertNoPendingInterceptors();
+  });
+
+  it("reports the GET version check's refusal when HEAD was refused too", async () => {
+    const reg = agent.get('https://reg.example');
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(403, '');
+    reg
+      .intercept({ path: '/v2/', method: 'GET' })
+      .reply(403, { errors: [{ code: 'DENIED', message: 'blocked by policy' }] });
+    const err = await transport('reg.example')
+      .request({ method: 'GET', path: '/v2/a/tags/list', scopes: [], expect: [200] })
+      .catch((e: unknown) => e);
+    expect((err as RegistryError).status).toBe(403);
+    expect((err as Error).message).toContain('blocked by policy');
+    agent.assertNoPendingInterceptors();
+  });
+
   it('retries 503 and 429, honouring Retry-After', async () => {
     const reg = agent.get('https://reg.example');
-    reg.intercept({ path: '/v2/', method: 'GET' }).reply(200, '');
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
     reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(503, 'busy');
     reg
       .intercept({ path: '/v2/a/tags/list', method: 'GET' })
@@ -206,7 +241,7 @@ describe('Transport', () => {
 
   it('does not retry a 404', async () => {
     const reg = agent.get('https://reg.example');
-    reg.intercept({ path: '/v2/', method: 'GET' }).reply(200, '');
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
     reg
       .intercept({ path: '/v2/a/tags/list', method: 'GET' })
       .reply(404, { errors: [{ code: 'NAME_UNKNOWN', message: 'x' }] });
@@ -220,7 +255,7 @@ describe('Transport', () => {
   it('refuses a plain-HTTP token realm for a TLS registry not marked insecure', async () => {
     agent
       .get('https://reg.example')
-      .intercept({ path: '/v2/', method: 'GET' })
+      .intercept({ path: '/v2/', method: 'HEAD' })
       .reply(401, '', {
         headers: { 'www-authenticate': 'Bearer realm="http://auth.example/token"' },
       });
@@ -234,7 +269,7 @@ describe('Transport', () => {
   it('allows that realm once the registry is marked insecure', async () => {
     agent
       .get('https://reg.example')
-      .intercept({ path: '/v2/', method: 'GET' })
+      .intercept({ path: '/v2/', method: 'HEAD' })
       .reply(401, '', {
         headers: { 'www-authenticate': 'Bearer realm="http://auth.example/token"' },
       });
