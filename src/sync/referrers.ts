@@ -8,7 +8,7 @@ import {
   type RawManifest,
 } from '../registry/manifest.ts';
 import type { ImageStore } from '../registry/store.ts';
-import { type CopyContext, copyByDigest, copyContent, shared } from './tree.ts';
+import { type CopyContext, copyByDigest, copyContent, settleAll, shared } from './tree.ts';
 
 /** cosign's tag scheme: `sha256-<hex>.sig`, `.att`, `.sbom` beside the image. */
 const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
@@ -35,9 +35,11 @@ export async function copyReferrers(
     const listed = fresh ? await src.listReferrers(digest) : undefined;
     if (listed !== undefined && listed.length > 0) count += await copyListed(digest, listed, src, dst, ctx);
     else tags.unshift(base);
-    // When this run listed the source's tags, only the referrer tags it has are worth a HEAD.
-    for (const tag of tags) if (sourceTags?.has(tag) !== false) count += await copyTag(tag, src, dst, ctx);
-    return count;
+    // When this run listed the source's tags, only the referrer tags it has are worth a HEAD. The
+    // HEADs go out together: on a no-op run they are the image's only round trips after its own.
+    const wanted = tags.filter((tag) => sourceTags?.has(tag) !== false);
+    const copied = await settleAll(wanted.map((tag) => copyTag(tag, src, dst, ctx)));
+    return copied.reduce((a, b) => a + b, count);
   });
   return started ? job : 0;
 }
