@@ -3,12 +3,13 @@ import type { FaultCounts, FaultProxy } from '../../test/support/fault-proxy.ts'
 import type { Verdict } from './verify.ts';
 
 export type Tool = 'image-sync' | 'skopeo';
-export type Scenario = 'cold' | 'warm' | 'big';
+/** `warm-named`: the warm re-run again, with each repository's tags named in the config. */
+export type Scenario = 'cold' | 'warm' | 'warm-named' | 'big';
 
 /** What one side's counting proxy saw during one run. */
 export interface Counts extends Pick<FaultCounts, 'requests' | 'byMethod' | 'bytesIn' | 'bytesOut'> {
   /**
-   * Requests by method and what they addressed: `GET ping` (`/v2/`), `GET tags`, `HEAD manifest`,
+   * Requests by method and what they addressed: `HEAD ping` (`/v2/`), `GET tags`, `HEAD manifest`,
    * `GET blob`, `POST mount` (a cross-repository mount that worked: 201), `POST upload` (an upload
    * opened: 202), `PATCH upload`, `PUT upload`, `GET referrers`, `… other`.
    */

@@ -20,20 +20,27 @@ export interface ImageSyncRun extends Measured {
   readonly totals: { synced: number; skipped: number; failed: number; bytes: number } | undefined;
 }
 
-/** `node bin/image-sync.mjs --config … --proc N --report …` for every repository, all tags. */
+/** A repository to sync: all its tags, or those named. */
+export interface RepoRule {
+  readonly source: string;
+  readonly tags?: readonly string[];
+}
+
+/** `node bin/image-sync.mjs --config … --proc N --report …`, one rule per repository. */
 export async function runImageSync(
   cli: string,
-  repos: readonly { readonly source: string; readonly tag?: string }[],
+  repos: readonly RepoRule[],
   at: Endpoints,
   work: string,
   proc: number,
+  extraArgs: readonly string[] = [],
 ): Promise<ImageSyncRun> {
   const dir = join(work, `image-sync-${Date.now()}`);
   await mkdir(dir, { recursive: true });
   const config = join(dir, 'config.yaml');
   const lines = repos.map(
     (r) =>
-      `  ${JSON.stringify(`${at.source}/${r.source}${r.tag === undefined ? '' : `:${r.tag}`}`)}: ${JSON.stringify(`${at.destination}/${destRepo(r.source)}`)}`,
+      `  ${JSON.stringify(`${at.source}/${r.source}${r.tags === undefined ? '' : `:${r.tags.join(',')}`}`)}: ${JSON.stringify(`${at.destination}/${destRepo(r.source)}`)}`,
   );
   await writeFile(config, `images:\n${lines.join('\n')}\n`);
   const report = join(dir, 'report.json');
@@ -44,7 +51,18 @@ export async function runImageSync(
   };
   const measured = await timed(
     process.execPath,
-    [cli, '--config', config, '--proc', String(proc), '--report', report, '--log', join(dir, 'log.txt')],
+    [
+      cli,
+      '--config',
+      config,
+      '--proc',
+      String(proc),
+      '--report',
+      report,
+      '--log',
+      join(dir, 'log.txt'),
+      ...extraArgs,
+    ],
     { env, cwd: dir, scratch: work, timeoutMs: 15 * 60_000 },
   );
   let totals: ImageSyncRun['totals'];
@@ -106,8 +124,18 @@ export class SkopeoHome {
     };
   }
 
-  /** The command line for one `skopeo sync`, wrapped so it uses this run's blob-info cache. */
-  syncJob(sourceRepo: string, destNamespace: string): { cmd: string; args: string[] } {
+  /**
+   * The command line for one `skopeo sync`, wrapped so it uses this run's blob-info cache: a
+   * repository with all its tags (`--src docker`), or a YAML file naming them (`--src yaml`).
+   */
+  syncJob(
+    source: { repo: string } | { yaml: string },
+    destNamespace: string,
+  ): { cmd: string; args: string[] } {
+    const from =
+      'repo' in source
+        ? ['--src', 'docker', '--src-tls-verify=false', '--src-no-creds', source.repo]
+        : ['--src', 'yaml', source.yaml];
     const skopeo = [
       '--policy',
       this.#policy,
@@ -115,15 +143,11 @@ export class SkopeoHome {
       this.#conf,
       'sync',
       '--all',
-      '--src',
-      'docker',
       '--dest',
       'docker',
-      '--src-tls-verify=false',
       '--dest-tls-verify=false',
-      '--src-no-creds',
       '--dest-no-creds',
-      sourceRepo,
+      ...from,
       destNamespace,
     ];
     if (process.getuid?.() !== 0) return { cmd: 'skopeo', args: skopeo };
@@ -169,12 +193,21 @@ export function checkPrerequisites(): string[] {
 }
 
 /** One `skopeo sync --all` per repository, all in parallel, into `<destination>/mirror`. */
-export function runSkopeo(
+export async function runSkopeo(
   home: SkopeoHome,
-  repos: readonly string[],
+  repos: readonly RepoRule[],
   at: Endpoints,
   work: string,
 ): Promise<BatchMeasured> {
-  const jobs = repos.map((r) => home.syncJob(`${at.source}/${r}`, `${at.destination}/mirror`));
+  const jobs = await Promise.all(
+    repos.map(async (r, i) => {
+      if (r.tags === undefined)
+        return home.syncJob({ repo: `${at.source}/${r.source}` }, `${at.destination}/mirror`);
+      const yaml = join(home.dir, `sync-${i}.yaml`);
+      const images = { [r.source]: r.tags };
+      await writeFile(yaml, JSON.stringify({ [at.source]: { images, 'tls-verify': false } }));
+      return home.syncJob({ yaml }, `${at.destination}/mirror`);
+    }),
+  );
   return timedBatch(jobs, { env: home.env, cwd: home.dir, scratch: work, timeoutMs: 15 * 60_000 });
 }

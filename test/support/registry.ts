@@ -21,6 +21,8 @@ export interface RegistryOptions {
   readonly tokenOptions?: Omit<TokenIssuerOptions, 'signingKey' | 'users'>;
   /** docker-registry log level (default `error`). */
   readonly logLevel?: 'error' | 'warn' | 'info' | 'debug';
+  /** The directory its config and storage go under (default: the OS temp dir). */
+  readonly parentDir?: string;
 }
 
 export interface Registry {
@@ -122,7 +124,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const auth = opts.auth ?? 'none';
   const tls = opts.tls ?? false;
   const users = opts.users ?? DEFAULT_USERS;
-  const dir = await makeTempDir('image-sync-registry-');
+  const dir = await makeTempDir('image-sync-registry-', opts.parentDir);
   let tokenIssuer: TokenIssuer | undefined;
   try {
     const storageDir = join(dir, 'storage');

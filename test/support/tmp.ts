@@ -25,10 +25,10 @@ function hookExit(): void {
   });
 }
 
-/** A fresh directory under the OS temp dir (`/tmp/image-sync-test-XXXXXX`). */
-export async function makeTempDir(prefix = 'image-sync-test-'): Promise<string> {
+/** A fresh directory under `parent`, by default the OS temp dir (`/tmp/image-sync-test-XXXXXX`). */
+export async function makeTempDir(prefix = 'image-sync-test-', parent = tmpdir()): Promise<string> {
   hookExit();
-  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(parent, prefix));
   live.add(dir);
   return dir;
 }
