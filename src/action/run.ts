@@ -6,7 +6,7 @@ import { explain } from '../report/explain.ts';
 import { toJsonReport } from '../report/json.ts';
 import { describeFiltered, describeResult, describeRetry } from '../report/lines.ts';
 import { Progress, RepositoryGroups } from '../report/progress.ts';
-import { renderSummary } from '../report/summary.ts';
+import { renderConfigError, renderSummary } from '../report/summary.ts';
 import { runSession, type SessionReport } from '../sync/session.ts';
 import type { Logger, SyncEvent } from '../sync/types.ts';
 import { type ActionInputs, readInputs } from './inputs.ts';
@@ -55,6 +55,9 @@ async function prepare(): Promise<{ inputs: ActionInputs; config: LoadedConfig }
     if (!(err instanceof ConfigError)) throw err;
     core.setFailed(err.message);
     process.exitCode = 2;
+    // The inputs may be what failed: only an explicit `summary: false` keeps it out.
+    if (process.env.GITHUB_STEP_SUMMARY && core.getInput('summary').trim() !== 'false')
+      await core.summary.addRaw(renderConfigError(err.message)).write();
     return undefined;
   }
 }

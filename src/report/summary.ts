@@ -95,6 +95,19 @@ export function renderSummary(report: SyncReport, extras: SummaryExtras = {}): s
   return `${out.join('\n')}\n`;
 }
 
+/** Markdown for the job summary of a run stopped by its configuration (exit 2): what to fix. */
+export function renderConfigError(message: string): string {
+  const problems = message.split('\n').filter((l) => l.trim() !== '');
+  return [
+    '## image-sync: configuration error',
+    '',
+    'Nothing was copied: fix the configuration and run again.',
+    '',
+    ...problems.map((p) => `- ${escapeMarkdown(p)}`),
+    '',
+  ].join('\n');
+}
+
 function row(cells: readonly string[]): string {
   return `| ${cells.map((c) => (c.startsWith('`') ? c : escapeMarkdown(c))).join(' | ')} |`;
 }

@@ -191,6 +191,10 @@ describe('the GitHub Action', () => {
       );
       expect(run.stdout).not.toMatch(/\n\s+at /);
       expect(proxy.counts.requests).toBe(0);
+      // The job summary says so too, where a reader of the run looks first.
+      expect(run.summary).toMatch(/^## image-sync: configuration error\n/);
+      expect(run.summary).toContain('Nothing was copied');
+      expect(run.summary).toMatch(/- sync\.yaml: images\\\[".*acme\/app:1\.0"\\\]: .*"Upper" must be lower case/);
     } finally {
       await proxy.stop();
     }
@@ -200,6 +204,10 @@ describe('the GitHub Action', () => {
     const run = await runAction({ images: 'a/b: c/d', concurrency: 'lots' });
     expect(run.code).toBe(2);
     expect(run.stdout).toContain('input "concurrency"');
+    expect(run.summary).toContain('input "concurrency"');
+    const quiet = await runAction({ images: 'a/b: c/d', concurrency: 'lots', summary: 'false' });
+    expect(quiet.code).toBe(2);
+    expect(quiet.summary).toBe('');
   });
 
   describe('cancelled', () => {
