@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
+import { accessSync, appendFileSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -19,7 +19,7 @@ const PROGRESS_EVERY_MS = 10_000;
 export async function run(argv: readonly string[]): Promise<number> {
   const secrets = new Secrets();
   const env = process.env;
-  let opts: CliOptions;
+  let opts: CliOptions | undefined;
   let config: LoadedConfig;
   try {
     const parsed = parseArgs(argv, pkg.version, (text) => process.stdout.write(text));
@@ -36,7 +36,16 @@ export async function run(argv: readonly string[]): Promise<number> {
     });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${secrets.scrub(err.message).replace(/^/gm, 'image-sync: ')}\n`);
+    const lines = secrets.scrub(err.message).replace(/^/gm, 'image-sync: ');
+    process.stderr.write(`${lines}\n`);
+    // A scheduled run may keep only its log: the reason it stopped belongs there too.
+    if (opts !== undefined && opts.log !== undefined) {
+      try {
+        appendFileSync(opts.log, lines.split('\n').map(stamped).join(''));
+      } catch {
+        // The log cannot be written: the message is on stderr.
+      }
+    }
     return 2;
   }
 

@@ -194,7 +194,9 @@ describe('the GitHub Action', () => {
       // The job summary says so too, where a reader of the run looks first.
       expect(run.summary).toMatch(/^## image-sync: configuration error\n/);
       expect(run.summary).toContain('Nothing was copied');
-      expect(run.summary).toMatch(/- sync\.yaml: images\\\[".*acme\/app:1\.0"\\\]: .*"Upper" must be lower case/);
+      expect(run.summary).toMatch(
+        /- sync\.yaml: images\\\[".*acme\/app:1\.0"\\\]: .*"Upper" must be lower case/,
+      );
     } finally {
       await proxy.stop();
     }

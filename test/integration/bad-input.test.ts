@@ -694,12 +694,21 @@ describe('bad input from a registry at run time: a failed tag with a clear reaso
         '',
       ].join('\n'),
     );
-    const run = await runCli(['--config', 'sync.yaml'], { cwd: dir, env: { HOME: dir } });
+    const run = await runCli(['--config', 'sync.yaml', '--log', 'sync.log'], {
+      cwd: dir,
+      env: { HOME: dir },
+    });
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/sync\.yaml: unknown key "auths": did you mean "auth"\?$/),
     ]);
     expect(run.stderr).not.toContain('near-miss-secret');
+    // A run kept only by its log says there why it stopped.
+    const log = await readFile(join(dir, 'sync.log'), 'utf8');
+    expect(log.trim().split('\n')).toEqual([
+      expect.stringMatching(/^\S+Z image-sync: sync\.yaml: unknown key "auths": did you mean "auth"\?$/),
+    ]);
+    expect(log).not.toContain('near-miss-secret');
     expect(await tagsAt(destination, 'warn/never')).toEqual([]);
   });
 });
