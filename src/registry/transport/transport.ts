@@ -117,8 +117,8 @@ export class Transport {
 
   /**
    * The version check, as a HEAD: its answer is in the status and the challenge, and a no-op run is
-   * then HEAD requests only. A registry that does not answer HEAD there with 200 or 401 is asked
-   * again with the GET the specification names, and that answer counts.
+   * then HEAD requests only. A registry that refuses it that way is asked again with the GET the
+   * specification names, and that answer counts (askAgainWithGet).
    */
   async #ping(): Promise<URL> {
     const host = registryEndpoint(this.registry);
@@ -135,7 +135,7 @@ export class Transport {
       base = new URL(`http://${host}`);
       res = await ping(base, 'HEAD');
     }
-    if (res.status !== 200 && res.status !== 401) {
+    if (askAgainWithGet(res)) {
       await res.body.dump();
       res = await ping(base, 'GET');
     }
@@ -258,6 +258,17 @@ export class Transport {
   get #userAgent(): string {
     return this.#opts.userAgent ?? 'image-sync';
   }
+}
+
+/**
+ * A HEAD version check that said "not like this" (a method or path refused, a 401 without a challenge
+ * to follow) is asked again as a GET; a busy or failing registry (408, 429, 5xx) is not asked twice:
+ * its answer goes to the retries as it is.
+ */
+function askAgainWithGet(res: HttpResponse): boolean {
+  if (res.status === 401) return parseChallenges(res.headers['www-authenticate']).length === 0;
+  if (res.status === 501) return true;
+  return res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
 }
 
 export function scopeKey(scopes: readonly string[]): string {

@@ -206,6 +206,24 @@ describe('Transport', () => {
     agent.assertNoPendingInterceptors();
   });
 
+  it('retries a busy version check as HEAD, without asking again with GET', async () => {
+    const reg = agent.get('https://reg.example');
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(503, '');
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(429, '', { headers: { 'retry-after': '0' } });
+    reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+    reg.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: [] });
+    reg.intercept({ path: '/v2/', method: 'GET' }).reply(200, '').persist();
+    const res = await transport('reg.example').request({
+      method: 'GET',
+      path: '/v2/a/tags/list',
+      scopes: [],
+      expect: [200],
+    });
+    expect(res.status).toBe(200);
+    const left = agent.pendingInterceptors();
+    expect(left.map((i) => `${i.method} ${i.path} ${i.timesInvoked}`)).toEqual(['GET /v2/ 0']);
+  });
+
   it("reports the GET version check's refusal when HEAD was refused too", async () => {
     const reg = agent.get('https://reg.example');
     reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(403, '');
