@@ -8,7 +8,7 @@ import {
   type RawManifest,
 } from '../registry/manifest.ts';
 import type { ImageStore } from '../registry/store.ts';
-import { type CopyContext, copyByDigest, copyContent, settleAll, shared } from './tree.ts';
+import { type CopyContext, copyByDigest, copyContent, copyOnce, settleAll, shared } from './tree.ts';
 
 /** cosign's tag scheme: `sha256-<hex>.sig`, `.att`, `.sbom` beside the image. */
 const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
@@ -69,11 +69,20 @@ async function copyTag(tag: string, src: ImageStore, dst: ImageStore, ctx: CopyC
   const raw = await src.getManifest(digest);
   const manifest = parseManifest(raw);
   const entries = manifest.kind === 'index' ? manifest.manifests : [];
-  await copyContent(manifest, entries, src, dst, ctx);
   if (manifest.kind !== 'index' || !isIndexTag) {
-    await dst.putManifest(tag, raw);
+    // Through copyOnce: the tag index, copied meanwhile, may list this manifest too, and two PUTs of
+    // one manifest at once can fail on distribution. The tag goes on after either copy.
+    let copiedHere = false;
+    await copyOnce(ctx, dst, digest, async () => {
+      copiedHere = true;
+      const bytes = await copyContent(manifest, entries, src, dst, ctx);
+      await dst.putManifest(tag, raw);
+      return bytes;
+    });
+    if (!copiedHere) await dst.putManifest(tag, raw);
     return 1;
   }
+  await copyContent(manifest, entries, src, dst, ctx);
   const theirs = current === undefined ? [] : indexEntries(current);
   const ours = new Set(entries.map((e) => e.digest));
   const extra = theirs.filter((e) => !ours.has(e.digest));
