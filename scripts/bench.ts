@@ -30,7 +30,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statfsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, freemem, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { type FaultProxy, startFaultProxy } from '../test/support/fault-proxy.ts';
@@ -92,6 +92,15 @@ const live = new Set<{ stop(): Promise<void> }>();
 const samples: Sample[] = [];
 let source: Registry | undefined;
 let code = 0;
+
+// Interrupted, the registries still stop and their data (in memory, under /dev/shm) still goes.
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    note(`${signal}: stopping the registries and removing their data`);
+    void Promise.allSettled([...live].map((x) => x.stop()))
+      .then(() => dirs.cleanup())
+      .finally(() => process.exit(130));
+  });
 
 try {
   if (storage.note !== undefined) note(storage.note);
@@ -249,7 +258,12 @@ try {
   say();
   say(scenarioTable('Warm re-run (nothing changed)', ...warm));
   say();
-  say(scenarioTable('Warm re-run, tags named in the config, no signatures (as skopeo)', ...named));
+  say(
+    scenarioTable(
+      'Warm re-run, tags named in the config (image-sync --no-referrers: skopeo copies no signatures)',
+      ...named,
+    ),
+  );
   if (big !== undefined) {
     say();
     say(scenarioTable(`One ${megabytes(bigBytes)} layer`, ...bigS));
@@ -350,7 +364,7 @@ function targets(
     coldCpu === undefined ? undefined : coldCpu <= 0.5,
     `cold CPU ≤ 0.5 × skopeo's: ${fmt(coldCpu)}${perRound('cold', (s) => s.cpuMs)}`,
   );
-  /** `listed`: rules take all tags, and the API lists tags only by GET (one per repository and page). */
+  /** `listed`: the rules take all tags, which the API lists only by GET (one per repository and page). */
   const warmChecks = (pair: Pair, scenario: Scenario, label: string, listed: boolean) => {
     const [mine, peer] = pair;
     const wall = r(mine?.wallMs, peer?.wallMs);
@@ -368,10 +382,10 @@ function targets(
       .join(', ');
     const lists = wc.sourceRoutes['GET tags'] ?? 0;
     const found = `${gets} GET${other === '' ? '' : ` (${other})`}`;
-    if (listed)
-      check(
-        gets === lists,
-        `${label}: no GET requests to the source but the tag lists that all-tags rules need: ${found}`,
+    if (listed && gets > 0 && gets === lists)
+      lines.push(
+        `- n/a       ${label}: zero GET requests to the source: ${found} — rules that take all tags must ` +
+          'list them, and the API lists tags only by GET; the target holds where tags are named',
       );
     else check(gets === 0, `${label}: zero GET requests to the source: ${found}`);
     check(pulls === 0, `${label}: zero manifest or blob GETs (pulls) from the source: ${pulls}`);
@@ -477,6 +491,12 @@ function registryStorage(flag: string | undefined, scale: number): Storage {
     return {
       ...disk,
       note: `/dev/shm has ${megabytes(free)} free, not the ${megabytes(needed)} needed: registry storage goes on disk`,
+    };
+  // tmpfs's own limit may be more than the memory there is: the machine must not swap mid-run.
+  if (freemem() < needed + 2e9)
+    return {
+      ...disk,
+      note: `${megabytes(freemem())} of memory free, not the ${megabytes(needed + 2e9)} wanted: registry storage goes on disk`,
     };
   return { options: { parentDir: '/dev/shm' }, line: 'Registry storage: in memory (/dev/shm).' };
 }

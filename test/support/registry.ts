@@ -291,17 +291,19 @@ async function launch(
 /**
  * A detached `sh` loop that, if this (test worker) process dies without stopping the registry — vitest
  * ends its fork workers with a signal, so 'exit' handlers do not run — SIGKILLs the registry and
- * removes its temp dir. It ends quietly as soon as the registry is gone.
+ * removes its temp dir. stop() ends it.
  */
 function spawnWatchdog(pid: number | undefined, dir: string): ChildProcess | undefined {
   if (pid === undefined) return undefined;
+  // A registry that died first is not killed later (its pid may be another process's by then), but
+  // its directory still goes if this process dies without removing it (RAM, under /dev/shm).
   const script = [
+    'alive=1',
     `while kill -0 ${process.pid} 2>/dev/null; do`,
-    `  kill -0 ${pid} 2>/dev/null || exit 0`,
+    `  [ $alive = 1 ] && ! kill -0 ${pid} 2>/dev/null && alive=0`,
     '  sleep 1',
     'done',
-    `kill -9 ${pid} 2>/dev/null`,
-    'sleep 1',
+    `[ $alive = 1 ] && kill -9 ${pid} 2>/dev/null && sleep 1`,
     'rm -rf "$1"',
   ].join('\n');
   try {
