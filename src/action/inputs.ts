@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { ConfigError } from '../config/errors.ts';
 import {
   given,
   parseBoolean,
@@ -36,6 +37,19 @@ const flag = (name: string, fallback: boolean): boolean => {
   const value = core.getInput(name);
   return value === '' ? fallback : parseBoolean(`input "${name}"`, value);
 };
+
+/**
+ * Whether to write the job summary, for a run stopped before readInputs finished: read as readInputs
+ * reads it, with a value it would refuse counting as the default (the refusal is then the summary).
+ */
+export function summaryWanted(): boolean {
+  try {
+    return flag('summary', true);
+  } catch (err) {
+    if (err instanceof ConfigError) return true;
+    throw err;
+  }
+}
 
 /** The token is masked the moment it is read, before anything else can log. */
 export function readInputs(): ActionInputs {

@@ -9,7 +9,7 @@ import { Progress, RepositoryGroups } from '../report/progress.ts';
 import { renderConfigError, renderSummary } from '../report/summary.ts';
 import { runSession, type SessionReport } from '../sync/session.ts';
 import type { Logger, SyncEvent } from '../sync/types.ts';
-import { type ActionInputs, readInputs } from './inputs.ts';
+import { type ActionInputs, readInputs, summaryWanted } from './inputs.ts';
 import { maskCredentials, maskSecret, maskToken } from './mask.ts';
 
 const PROGRESS_EVERY_MS = 10_000;
@@ -55,8 +55,7 @@ async function prepare(): Promise<{ inputs: ActionInputs; config: LoadedConfig }
     if (!(err instanceof ConfigError)) throw err;
     core.setFailed(err.message);
     process.exitCode = 2;
-    // The inputs may be what failed: only an explicit `summary: false` keeps it out.
-    if (process.env.GITHUB_STEP_SUMMARY && core.getInput('summary').trim() !== 'false')
+    if (process.env.GITHUB_STEP_SUMMARY && summaryWanted())
       await core.summary.addRaw(renderConfigError(err.message)).write();
     return undefined;
   }

@@ -39,7 +39,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     const lines = secrets.scrub(err.message).replace(/^/gm, 'image-sync: ');
     process.stderr.write(`${lines}\n`);
     // A scheduled run may keep only its log: the reason it stopped belongs there too.
-    if (opts !== undefined && opts.log !== undefined) {
+    if (opts?.log !== undefined) {
       try {
         appendFileSync(opts.log, lines.split('\n').map(stamped).join(''));
       } catch {

@@ -12,7 +12,7 @@ import type { ImageStore } from '../registry/store.ts';
 import { filterIndex, isFilteredFrom } from './platforms.ts';
 import { QuotaDeferral } from './quota.ts';
 import { copyReferrers } from './referrers.ts';
-import { type CopyContext, copyContent, copyOnce, sourceManifest } from './tree.ts';
+import { type CopyContext, copyContent, copyOnceThenPut, sourceManifest } from './tree.ts';
 import type { Task } from './types.ts';
 
 export type { CopyContext } from './tree.ts';
@@ -100,14 +100,13 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
 
   // Another tag of this run may be copying the same image to this repository: one copy, then each tag.
   const ref = named ?? target.digest;
-  let copiedHere = false;
-  const bytes = await copyOnce(ctx, dst, target.digest, async () => {
-    copiedHere = true;
-    const moved = await copyContent(manifest, children, src, dst, ctx);
-    await dst.putManifest(ref, target, { top: true });
-    return moved;
-  });
-  if (!copiedHere) await dst.putManifest(ref, target, { top: true });
+  const bytes = await copyOnceThenPut(
+    ctx,
+    dst,
+    target.digest,
+    () => copyContent(manifest, children, src, dst, ctx),
+    () => dst.putManifest(ref, target, { top: true }),
+  );
   ctx.written.set(written, bytes);
   return withReferrers({ status: 'synced', ...outcomeDigests(target, raw), bytes });
 }

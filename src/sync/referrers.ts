@@ -8,7 +8,7 @@ import {
   type RawManifest,
 } from '../registry/manifest.ts';
 import type { ImageStore } from '../registry/store.ts';
-import { type CopyContext, copyByDigest, copyContent, copyOnce, settleAll, shared } from './tree.ts';
+import { type CopyContext, copyByDigest, copyContent, copyOnceThenPut, settleAll, shared } from './tree.ts';
 
 /** cosign's tag scheme: `sha256-<hex>.sig`, `.att`, `.sbom` beside the image. */
 const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
@@ -70,16 +70,15 @@ async function copyTag(tag: string, src: ImageStore, dst: ImageStore, ctx: CopyC
   const manifest = parseManifest(raw);
   const entries = manifest.kind === 'index' ? manifest.manifests : [];
   if (manifest.kind !== 'index' || !isIndexTag) {
-    // Through copyOnce: the tag index, copied meanwhile, may list this manifest too, and two PUTs of
-    // one manifest at once can fail on distribution. The tag goes on after either copy.
-    let copiedHere = false;
-    await copyOnce(ctx, dst, digest, async () => {
-      copiedHere = true;
-      const bytes = await copyContent(manifest, entries, src, dst, ctx);
-      await dst.putManifest(tag, raw);
-      return bytes;
-    });
-    if (!copiedHere) await dst.putManifest(tag, raw);
+    // The tag index, copied meanwhile, may list this manifest too, and two PUTs of one manifest at
+    // once can fail on distribution.
+    await copyOnceThenPut(
+      ctx,
+      dst,
+      digest,
+      () => copyContent(manifest, entries, src, dst, ctx),
+      () => dst.putManifest(tag, raw),
+    );
     return 1;
   }
   await copyContent(manifest, entries, src, dst, ctx);

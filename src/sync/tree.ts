@@ -80,6 +80,29 @@ export async function copyOnce(
   return 0;
 }
 
+/**
+ * What a manifest references, copied once per destination repository and digest (copyOnce), then the
+ * manifest put under `put`'s reference: by that copy, or after another caller's copy of the same one,
+ * never beside it. Returns the bytes this caller moved.
+ */
+export async function copyOnceThenPut(
+  ctx: CopyContext,
+  dst: ImageStore,
+  digest: string,
+  below: () => Promise<number>,
+  put: () => Promise<unknown>,
+): Promise<number> {
+  let copiedHere = false;
+  const bytes = await copyOnce(ctx, dst, digest, async () => {
+    copiedHere = true;
+    const moved = await below();
+    await put();
+    return moved;
+  });
+  if (!copiedHere) await put();
+  return bytes;
+}
+
 /** A source manifest by digest, fetched (a pull) at most once per run. */
 export function sourceManifest(ctx: CopyContext, src: ImageStore, digest: string): Promise<RawManifest> {
   return shared(ctx.sourceManifests, `${src.name}@${digest}`, () => src.getManifest(digest)).job;
