@@ -121,23 +121,10 @@ export class Transport {
    * specification names, and that answer counts (askAgainWithGet).
    */
   async #ping(): Promise<URL> {
-    const host = registryEndpoint(this.registry);
-    const ping = (at: URL, method: 'HEAD' | 'GET') =>
-      this.#send({ method, url: new URL('/v2/', at), signal: this.#closing.signal });
-    let base = new URL(`https://${host}`);
-    let res: HttpResponse;
-    try {
-      res = await ping(base, 'HEAD');
-    } catch (err) {
-      // Fall back only when the server does not speak TLS at all; a certificate problem is reported.
-      const noTls = err instanceof RegistryError && err.status === undefined && !(err instanceof TlsError);
-      if (!this.#plainAllowed || !noTls) throw err;
-      base = new URL(`http://${host}`);
-      res = await ping(base, 'HEAD');
-    }
+    let { base, res } = await this.#reach(registryEndpoint(this.registry));
     if (askAgainWithGet(res)) {
       await res.body.dump();
-      res = await ping(base, 'GET');
+      res = await this.#checkVersion(base, 'GET');
     }
     if (res.status === 401) {
       this.#scheme = schemeFromChallenges(parseChallenges(res.headers['www-authenticate']));
@@ -147,6 +134,46 @@ export class Transport {
     await res.body.dump();
     this.#resolved = base;
     return base;
+  }
+
+  /**
+   * The scheme the registry speaks, and its first answer. TLS is asked first, and plain HTTP only
+   * where allowed and the server does not speak TLS at all: a certificate problem is reported.
+   *
+   * Loopback without a CA of its own is asked in plain text first. A registry there is nearly always
+   * plain (a CI service container, a local mirror), and the refused TLS attempt cost the start of
+   * every run about 20 ms: loading TLS and a handshake. The version check carries no credentials, so
+   * a TLS port asked in plain text learns nothing; it answers 400 or hangs up, and is asked over TLS.
+   */
+  async #reach(host: string): Promise<{ base: URL; res: HttpResponse }> {
+    const tls = new URL(`https://${host}`);
+    const plain = new URL(`http://${host}`);
+    if (isLoopbackRegistry(this.registry) && this.#opts.tls?.ca === undefined) {
+      const first = await this.#checkVersion(plain, 'HEAD').then(
+        (res) => ({ res }),
+        (error: unknown) => ({ error }),
+      );
+      if ('res' in first && first.res.status !== 400) return { base: plain, res: first.res };
+      try {
+        const res = await this.#checkVersion(tls, 'HEAD');
+        if ('res' in first) await first.res.body.dump();
+        return { base: tls, res };
+      } catch (err) {
+        if (!speaksNoTls(err)) throw err;
+        if ('error' in first) throw first.error;
+        return { base: plain, res: first.res };
+      }
+    }
+    try {
+      return { base: tls, res: await this.#checkVersion(tls, 'HEAD') };
+    } catch (err) {
+      if (!this.#plainAllowed || !speaksNoTls(err)) throw err;
+      return { base: plain, res: await this.#checkVersion(plain, 'HEAD') };
+    }
+  }
+
+  #checkVersion(base: URL, method: 'HEAD' | 'GET'): Promise<HttpResponse> {
+    return this.#send({ method, url: new URL('/v2/', base), signal: this.#closing.signal });
   }
 
   async #attempt(req: TransportRequest): Promise<HttpResponse> {
@@ -258,6 +285,11 @@ export class Transport {
   get #userAgent(): string {
     return this.#opts.userAgent ?? 'image-sync';
   }
+}
+
+/** A failure to talk at all (refused, reset, not TLS), as opposed to a TLS problem or an HTTP answer. */
+function speaksNoTls(err: unknown): boolean {
+  return err instanceof RegistryError && err.status === undefined && !(err instanceof TlsError);
 }
 
 /**

@@ -239,6 +239,78 @@ describe('Transport', () => {
     agent.assertNoPendingInterceptors();
   });
 
+  describe('version check on loopback', () => {
+    const refused = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const tagsOf = (t: Transport) =>
+      t.request({ method: 'GET', path: '/v2/a/tags/list', scopes: [], expect: [200] });
+
+    it('asks in plain HTTP first, and not over TLS when plain is answered', async () => {
+      const tls = agent.get('https://127.0.0.1:5000');
+      const plain = agent.get('http://127.0.0.1:5000');
+      tls.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+      plain.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+      plain.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: ['1'] });
+      expect(await (await tagsOf(transport('127.0.0.1:5000'))).body.json()).toEqual({ tags: ['1'] });
+      const left = agent.pendingInterceptors();
+      expect(left.map((i) => `${i.origin} ${i.method} ${i.path}`)).toEqual([
+        'https://127.0.0.1:5000 HEAD /v2/',
+      ]);
+    });
+
+    it("goes over TLS when the plain answer is a TLS port's 400", async () => {
+      const tls = agent.get('https://127.0.0.1:5000');
+      agent
+        .get('http://127.0.0.1:5000')
+        .intercept({ path: '/v2/', method: 'HEAD' })
+        .reply(400, 'Client sent an HTTP request to an HTTPS server.');
+      tls.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+      tls.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: ['2'] });
+      expect(await (await tagsOf(transport('127.0.0.1:5000'))).body.json()).toEqual({ tags: ['2'] });
+      agent.assertNoPendingInterceptors();
+    });
+
+    it('keeps a plain 400 when TLS is not spoken either, and asks again with GET', async () => {
+      const plain = agent.get('http://127.0.0.1:5000');
+      plain.intercept({ path: '/v2/', method: 'HEAD' }).reply(400, '');
+      agent
+        .get('https://127.0.0.1:5000')
+        .intercept({ path: '/v2/', method: 'HEAD' })
+        .replyWithError(refused());
+      plain.intercept({ path: '/v2/', method: 'GET' }).reply(200, '{}');
+      plain.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: ['3'] });
+      expect(await (await tagsOf(transport('127.0.0.1:5000'))).body.json()).toEqual({ tags: ['3'] });
+      agent.assertNoPendingInterceptors();
+    });
+
+    it('reports the plain attempt when neither scheme connects', async () => {
+      agent
+        .get('http://127.0.0.1:5000')
+        .intercept({ path: '/v2/', method: 'HEAD' })
+        .replyWithError(refused())
+        .times(4);
+      agent
+        .get('https://127.0.0.1:5000')
+        .intercept({ path: '/v2/', method: 'HEAD' })
+        .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
+        .times(4);
+      const err = await tagsOf(transport('127.0.0.1:5000')).catch((e: unknown) => e);
+      expect((err as Error).message).toContain('connection refused');
+    });
+
+    it('asks over TLS first when the registry has a CA of its own', async () => {
+      const tls = agent.get('https://127.0.0.1:5000');
+      agent.get('http://127.0.0.1:5000').intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+      tls.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+      tls.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: ['4'] });
+      const t = transport('127.0.0.1:5000', { tls: { ca: '/not/read/with/a/mock/agent.pem' } });
+      expect(await (await tagsOf(t)).body.json()).toEqual({ tags: ['4'] });
+      const left = agent.pendingInterceptors();
+      expect(left.map((i) => `${i.origin} ${i.method} ${i.path}`)).toEqual([
+        'http://127.0.0.1:5000 HEAD /v2/',
+      ]);
+    });
+  });
+
   it('retries 503 and 429, honouring Retry-After', async () => {
     const reg = agent.get('https://reg.example');
     reg.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
