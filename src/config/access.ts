@@ -30,7 +30,11 @@ export async function resolveAccess(
     const found = docker === undefined ? undefined : await dockerCredentials(docker, registry, opts);
     if (found !== undefined) fallback.set(registry, found);
     else if (registry === 'ghcr.io' && opts.githubToken) {
-      fallback.set(registry, { username: opts.githubActor || 'github-actions', password: opts.githubToken });
+      fallback.set(registry, {
+        username: opts.githubActor || 'github-actions',
+        password: opts.githubToken,
+        from: "the workflow's GitHub token",
+      });
     }
   }
 
@@ -64,5 +68,6 @@ function credentialsOf(entry: RegistryAuth): Credentials {
     ...(entry.username !== undefined && { username: entry.username }),
     ...(entry.password !== undefined && { password: entry.password }),
     ...(entry.token !== undefined && { token: entry.token }),
+    from: entry.origin,
   };
 }

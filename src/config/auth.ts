@@ -27,8 +27,6 @@ export interface AuthEntryLoaded {
   readonly registry: string;
   readonly path?: string;
   readonly auth: RegistryAuth;
-  /** Where it was written: `file: auth["quay.io"]`. */
-  readonly origin: string;
 }
 
 export interface AuthResult {
@@ -197,8 +195,8 @@ async function buildEntry(rawKey: string, value: unknown, ctx: AuthContext, out:
       ...(token !== undefined && { token }),
       insecure,
       ...(ca !== undefined && { ca }),
+      origin: `${ctx.file}: ${key}`,
     },
-    origin: `${ctx.file}: ${key}`,
   });
 }
 
@@ -218,7 +216,7 @@ export function mergeAuth(entries: readonly AuthEntryLoaded[], warnings: string[
     const prefix = prefixOf(entry);
     const earlier = byPrefix.get(prefix);
     if (earlier !== undefined)
-      warnings.push(`${entry.origin}: replaces ${earlier.origin} (both are ${prefix})`);
+      warnings.push(`${entry.auth.origin}: replaces ${earlier.auth.origin} (both are ${prefix})`);
     byPrefix.set(prefix, entry);
   }
   return authResolver([...byPrefix.values()]);

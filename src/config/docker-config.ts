@@ -25,7 +25,11 @@ const DockerConfigFile = z.looseObject({
   credsStore: z.string().optional(),
 });
 
-export type DockerConfig = z.infer<typeof DockerConfigFile>;
+/** A Docker config file as read, and where it was read from. */
+export interface DockerConfig {
+  readonly path: string;
+  readonly file: z.infer<typeof DockerConfigFile>;
+}
 
 export function dockerConfigPath(env: Record<string, string | undefined>): string {
   const dir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker');
@@ -46,7 +50,7 @@ export async function readDockerConfig(
   }
   try {
     const parsed = DockerConfigFile.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data;
+    if (parsed.success) return { path, file: parsed.data };
     warn(`${path}: not a Docker config file; ignoring it`);
   } catch {
     warn(`${path}: not valid JSON; ignoring it`);
@@ -73,7 +77,7 @@ export interface DockerCredentialOptions {
 }
 
 export async function dockerCredentials(
-  config: DockerConfig,
+  { path, file: config }: DockerConfig,
   registry: string,
   opts: DockerCredentialOptions,
 ): Promise<Credentials | undefined> {
@@ -84,11 +88,17 @@ export async function dockerCredentials(
     const fromHelper = await helperCredentials(helper, registry, opts);
     if (fromHelper !== undefined) return fromHelper;
   }
-  const entry = Object.entries(config.auths ?? {}).find(([key]) => registryOfKey(key) === registry)?.[1];
-  if (entry === undefined) return undefined;
+  const found = Object.entries(config.auths ?? {}).find(([key]) => registryOfKey(key) === registry);
+  if (found === undefined) return undefined;
+  const [key, entry] = found;
+  const from = `${path}: auths["${key}"]`;
   if (entry.identitytoken !== undefined) {
     opts.onSecret(entry.identitytoken);
-    return { token: entry.identitytoken, ...(entry.username !== undefined && { username: entry.username }) };
+    return {
+      token: entry.identitytoken,
+      ...(entry.username !== undefined && { username: entry.username }),
+      from,
+    };
   }
   let { username, password } = entry;
   if (entry.auth !== undefined) {
@@ -104,7 +114,7 @@ export async function dockerCredentials(
   opts.onSecret(password);
   // Basic auth carries `user:password` (base64): masked whole as well.
   opts.onSecret(`${username}:${password}`);
-  return { username, password };
+  return { username, password, from };
 }
 
 async function helperCredentials(
@@ -131,9 +141,10 @@ async function helperCredentials(
   opts.onSecret(answer.Secret);
   const username = typeof answer.Username === 'string' ? answer.Username : undefined;
   // Docker's convention: the user name "<token>" marks an identity token.
-  if (username === '<token>' || username === undefined) return { token: answer.Secret };
+  const from = `docker-credential-${name}`;
+  if (username === '<token>' || username === undefined) return { token: answer.Secret, from };
   opts.onSecret(`${username}:${answer.Secret}`);
-  return { username, password: answer.Secret };
+  return { username, password: answer.Secret, from };
 }
 
 /** docker-credential-helpers' `errCredentialsNotFoundMessage`. */

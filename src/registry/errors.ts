@@ -15,7 +15,15 @@ export interface RegistryErrorInit {
   readonly retryAfterMs?: number;
   /** How a refused request (401, 403) identified itself, in words: `as user "ann"`, `with no credentials`. */
   readonly identity?: string;
+  /** Where the credentials it sent were configured (Credentials.from). */
+  readonly credentialsFrom?: string;
   readonly cause?: unknown;
+}
+
+/** How a request identified itself, and where those credentials were configured. */
+export interface SentAs {
+  readonly identity: string;
+  readonly from?: string;
 }
 
 /** `identity` of a request sent without credentials. */
@@ -32,6 +40,7 @@ export class RegistryError extends Error {
   readonly errors: readonly OciErrorEntry[];
   readonly retryAfterMs: number | undefined;
   readonly identity: string | undefined;
+  readonly credentialsFrom: string | undefined;
 
   constructor(message: string, init: RegistryErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -41,6 +50,7 @@ export class RegistryError extends Error {
     this.errors = init.errors ?? [];
     this.retryAfterMs = init.retryAfterMs;
     this.identity = init.identity;
+    this.credentialsFrom = init.credentialsFrom;
   }
 
   get codes(): string[] {

@@ -61,14 +61,15 @@ function explainStatus(err: RegistryError): Explanation {
   const where = err.target?.split('/')[0];
   const at = where === undefined ? '' : ` at ${where}`;
   const as = err.identity === undefined ? '' : ` ${err.identity}`;
+  const from = err.credentialsFrom === undefined ? '' : ` (from ${err.credentialsFrom})`;
   if (err.status === 403 || err.hasCode('DENIED')) {
     const writing = err.method !== undefined && WRITES.has(err.method);
     return {
       kind: 'permission',
       reason: `access denied${at}${as} (${err.status ?? 403})`,
       hint: writing
-        ? 'the credentials lack push permission on the destination repository'
-        : 'the credentials lack pull permission on this repository',
+        ? `the credentials${from} lack push permission on the destination repository`
+        : `the credentials${from} lack pull permission on this repository`,
     };
   }
   if (err.status === 401 || err.hasCode('UNAUTHORIZED'))
@@ -78,7 +79,7 @@ function explainStatus(err: RegistryError): Explanation {
       hint:
         err.identity === ANONYMOUS
           ? 'no credentials were sent to this registry: add an auth entry for it (or log in with docker), or see the warnings about the one it has'
-          : 'wrong or missing credentials: check the username and password or token for this registry',
+          : `wrong or missing credentials: check the username and password or token${from === '' ? ' for this registry' : from}`,
     };
   if (err.status === 429 || err.hasCode('TOOMANYREQUESTS'))
     return {

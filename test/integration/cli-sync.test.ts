@@ -220,7 +220,9 @@ describe('image-sync CLI', () => {
     const failed = r.results.find((x) => x.status === 'failed');
     expect(failed?.destination).toBe(`${token.host}/wrongpw/private:1`);
     expect(failed?.error).toContain(`authentication failed at ${basic.host} as user "carol" (401)`);
-    expect(run.stderr).toContain('wrong or missing credentials');
+    expect(run.stderr).toContain(
+      `wrong or missing credentials: check the username and password or token (from config.yaml: auth["${basic.host}"])`,
+    );
     expect(run.stderr).not.toContain('not-carols-password');
     await expect(tagsAtDest('wrongpw/private')).rejects.toThrow();
   });
@@ -239,6 +241,7 @@ describe('image-sync CLI', () => {
     expect(run.code).toBe(1);
     const r = await report(dir);
     expect(r.results[0]?.error).toContain(`authentication failed at ${token.host} as user "dave" (401)`);
+    expect(run.stderr).toContain(`(from config.yaml: auth["${token.host}"])`);
     expect(run.stderr).not.toContain('not-daves-password');
   });
 

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { ANONYMOUS, RegistryError } from '../errors.ts';
+import { ANONYMOUS, RegistryError, type SentAs } from '../errors.ts';
 import type { Challenge } from './challenge.ts';
 import { checkResponse } from './check.ts';
 import { send } from './http.ts';
@@ -9,6 +9,8 @@ export interface Credentials {
   readonly password?: string;
   /** A registry identity / refresh token, exchanged through the OAuth2 form. */
   readonly token?: string;
+  /** Where they were configured, for messages: `auth.yaml: ghcr.io`, `docker-credential-gcloud`. Never a secret. */
+  readonly from?: string;
 }
 
 export type AuthScheme =
@@ -33,9 +35,17 @@ export function schemeFromChallenges(challenges: readonly Challenge[]): AuthSche
 }
 
 /** For messages about a refusal: who the client said it was, never with what secret. */
-export function identity(credentials: Credentials | undefined): string {
+function identity(credentials: Credentials | undefined): string {
   if (credentials?.username !== undefined) return `as user "${credentials.username}"`;
   return credentials?.token !== undefined ? 'with a token' : ANONYMOUS;
+}
+
+/** How a request identified itself, for a refusal's message. */
+export function sentAs(credentials: Credentials | undefined): SentAs {
+  return {
+    identity: identity(credentials),
+    ...(credentials?.from !== undefined && { from: credentials.from }),
+  };
 }
 
 export function basicHeader(credentials: Credentials): string | undefined {
@@ -100,7 +110,7 @@ export async function fetchToken(req: TokenRequest): Promise<CachedToken> {
   const res =
     req.credentials?.token !== undefined ? await postForm(req, req.credentials.token) : await getToken(req);
   try {
-    await checkResponse(res, [200], req.scrub, identity(req.credentials));
+    await checkResponse(res, [200], req.scrub, sentAs(req.credentials));
   } catch (err) {
     if (!(err instanceof RegistryError) || (err.status !== 401 && err.status !== 403)) throw err;
     // The token request's own method says nothing of the access refused; the scopes do.
@@ -113,6 +123,7 @@ export async function fetchToken(req: TokenRequest): Promise<CachedToken> {
         target: req.registry,
         errors: err.errors,
         ...(err.identity !== undefined && { identity: err.identity }),
+        ...(err.credentialsFrom !== undefined && { credentialsFrom: err.credentialsFrom }),
         cause: err,
       },
     );

@@ -1,4 +1,4 @@
-import { type OciErrorEntry, RegistryError } from '../errors.ts';
+import { type OciErrorEntry, RegistryError, type SentAs } from '../errors.ts';
 import type { HttpResponse } from './http.ts';
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -12,7 +12,7 @@ export async function checkResponse(
   res: HttpResponse,
   expected: readonly number[],
   scrub: (text: string) => string = (text) => text,
-  identity?: string,
+  sentAs?: SentAs,
 ): Promise<void> {
   if (expected.includes(res.status)) return;
   const text = scrub(await readBounded(res, MAX_ERROR_BODY));
@@ -30,7 +30,11 @@ export async function checkResponse(
     target: res.target,
     errors,
     ...(retryAfterMs !== undefined && { retryAfterMs }),
-    ...(identity !== undefined && (res.status === 401 || res.status === 403) && { identity }),
+    ...(sentAs !== undefined &&
+      (res.status === 401 || res.status === 403) && {
+        identity: sentAs.identity,
+        ...(sentAs.from !== undefined && { credentialsFrom: sentAs.from }),
+      }),
   });
 }
 

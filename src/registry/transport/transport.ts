@@ -9,8 +9,8 @@ import {
   basicHeader,
   type Credentials,
   fetchToken,
-  identity,
   schemeFromChallenges,
+  sentAs,
   TokenCache,
 } from './auth.ts';
 import { parseChallenges } from './challenge.ts';
@@ -190,13 +190,13 @@ export class Transport {
       authorization = await this.#authorization(req.scopes);
       res = await this.#sendFollowing(req, url, authorization);
     }
-    const sentAs =
+    const as =
       authorization !== undefined
-        ? identity(this.#opts.credentials)
+        ? sentAs(this.#opts.credentials)
         : this.#opts.credentials === undefined
-          ? ANONYMOUS
-          : `${ANONYMOUS} (the registry did not ask for the configured ones)`;
-    await checkResponse(res, req.expect, this.#sent.scrub, sentAs);
+          ? { identity: ANONYMOUS }
+          : { identity: `${ANONYMOUS} (the registry did not ask for the configured ones)` };
+    await checkResponse(res, req.expect, this.#sent.scrub, as);
     return res;
   }
 

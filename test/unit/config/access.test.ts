@@ -30,7 +30,7 @@ async function dockerConfig(body: unknown): Promise<string> {
 const base = { onSecret: () => {}, warn: () => {} };
 
 describe('resolveAccess', () => {
-  it('prefers the auth file, then the Docker config, then the GitHub token for ghcr.io, else anonymous', async () => {
+  it('prefers the auth file, then the Docker config, then the GitHub token for ghcr.io, else anonymous, and says which', async () => {
     const dir = await dockerConfig({
       auths: {
         'https://index.docker.io/v1/': { auth: Buffer.from('hubuser:hub-pw').toString('base64') },
@@ -41,8 +41,7 @@ describe('resolveAccess', () => {
       [
         {
           registry: 'quay.io',
-          origin: 'f',
-          auth: { username: 'fileuser', password: 'file-pw', insecure: false },
+          auth: { username: 'fileuser', password: 'file-pw', insecure: false, origin: 'auth.yaml: quay.io' },
         },
       ],
       ['quay.io/x/y', 'docker.io/x/y', 'ghcr.io/x/y', 'other.example/x/y'],
@@ -58,11 +57,17 @@ describe('resolveAccess', () => {
     expect(access(parseRepository('quay.io/x/y')).credentials).toEqual({
       username: 'fileuser',
       password: 'file-pw',
+      from: 'auth.yaml: quay.io',
     });
-    expect(access(parseRepository('nginx')).credentials).toEqual({ username: 'hubuser', password: 'hub-pw' });
+    expect(access(parseRepository('nginx')).credentials).toEqual({
+      username: 'hubuser',
+      password: 'hub-pw',
+      from: `${join(dir, 'config.json')}: auths["https://index.docker.io/v1/"]`,
+    });
     expect(access(parseRepository('ghcr.io/x/y')).credentials).toEqual({
       username: 'octocat',
       password: 'ghs_token',
+      from: "the workflow's GitHub token",
     });
     expect(access(parseRepository('other.example/x/y')).credentials).toBeUndefined();
     expect(secrets).toContain('hub-pw');
@@ -90,8 +95,12 @@ describe('resolveAccess', () => {
     expect(access(parseRepository('registry.example/a/b')).credentials).toEqual({
       username: 'AWS',
       password: 'ecr-pw',
+      from: 'docker-credential-ecr-login',
     });
-    expect(access(parseRepository('docker.io/a/b')).credentials).toEqual({ token: 'identity' });
+    expect(access(parseRepository('docker.io/a/b')).credentials).toEqual({
+      token: 'identity',
+      from: 'docker-credential-desktop',
+    });
     expect(asked.sort()).toEqual(['desktop https://index.docker.io/v1/', 'ecr-login registry.example']);
     // Basic auth sends `user:password`: that is a secret too (the shells mask it and its base64).
     expect(secrets.sort()).toEqual(['AWS:ecr-pw', 'ecr-pw', 'identity']);

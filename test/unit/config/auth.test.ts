@@ -54,6 +54,7 @@ localhost:5000: { username: l, password: local, insecure: true }
       username: 'l',
       password: 'local',
       insecure: true,
+      origin: 'auth.yaml: auth["localhost:5000"]',
     });
   });
 
@@ -78,12 +79,16 @@ describe('auth fields', () => {
       username: 'robot$project+ci',
       password: 'pw-from-env',
       insecure: true,
+      origin: 'auth.yaml: auth["harbor.example.com"]',
     });
   });
 
   it('expands ${VAR} in keys too', async () => {
     const config = await withAuth('${REG}: { token: t }', { REG: 'ghcr.io/acme' });
-    expect(config.auth.entries()).toEqual([['ghcr.io/acme', { token: 't', insecure: false }]]);
+    // Where it was written: the key as in the file.
+    expect(config.auth.entries()).toEqual([
+      ['ghcr.io/acme', { token: 't', insecure: false, origin: 'auth.yaml: auth["${REG}"]' }],
+    ]);
   });
 
   it('token instead of a password, and a CA bundle relative to the file', async () => {
@@ -100,6 +105,7 @@ describe('auth fields', () => {
       token: 'tok',
       insecure: false,
       ca: join(cwd, 'conf/certs/ca.pem'),
+      origin: 'conf/auth.json: auth["reg.example.com"]',
     });
   });
 
@@ -129,7 +135,11 @@ images:
 
   it('an empty expansion is dropped, with a warning naming the variable', async () => {
     const config = await withAuth('quay.io: { username: u, password: "${PW}" }', { PW: '' });
-    expect(config.auth.lookup(parseRepository('quay.io/a/b'))).toEqual({ username: 'u', insecure: false });
+    expect(config.auth.lookup(parseRepository('quay.io/a/b'))).toEqual({
+      username: 'u',
+      insecure: false,
+      origin: 'auth.yaml: auth["quay.io"]',
+    });
     expect(config.warnings).toEqual([
       'auth.yaml: auth["quay.io"].password: is empty (${PW} is set but empty); ignored',
     ]);

@@ -38,6 +38,19 @@ describe('explain', () => {
     expect(none.hint).toContain('no credentials were sent to this registry');
   });
 
+  it('names where the refused credentials were configured, in the hint', () => {
+    const from = { identity: 'as user "ann"', credentialsFrom: 'auth.yaml: reg' };
+    const wrong = explain(new RegistryError('x', { status: 401, target: 'reg/v2/a', ...from }));
+    expect(wrong.reason).toBe('authentication failed at reg as user "ann" (401)');
+    expect(wrong.hint).toBe(
+      'wrong or missing credentials: check the username and password or token (from auth.yaml: reg)',
+    );
+    const push = explain(new RegistryError('x', { status: 403, method: 'PUT', target: 'reg/v2/a', ...from }));
+    expect(push.hint).toBe(
+      'the credentials (from auth.yaml: reg) lack push permission on the destination repository',
+    );
+  });
+
   it('takes a 401 that denies the access asked (insufficient_scope) for a permission problem', () => {
     const e = explain(new RegistryError('x', { status: 401, method: 'PUT', errors: [{ code: 'DENIED' }] }));
     expect(e.kind).toBe('permission');
