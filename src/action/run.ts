@@ -44,6 +44,7 @@ async function prepare(): Promise<{ inputs: ActionInputs; config: LoadedConfig }
       ...(inputs.authFile !== undefined && { auth: inputs.authFile }),
       ...(inputs.imagesFile !== undefined && { images: inputs.imagesFile }),
       ...(inputs.images !== undefined && { imagesInline: inputs.images }),
+      givenAs: { config: 'input "config"', auth: 'input "auth-file"', images: 'input "images-file"' },
       env,
       defaults: { registry: inputs.registry, namespace: inputs.namespace },
       onSecret: maskSecret,

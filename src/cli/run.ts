@@ -30,6 +30,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       ...(opts.config !== undefined && { config: opts.config }),
       ...(opts.auth !== undefined && { auth: opts.auth }),
       ...(opts.images !== undefined && { images: opts.images }),
+      givenAs: { config: 'flag --config', auth: 'flag --auth', images: 'flag --images' },
       env,
       defaults: { registry: opts.registry, namespace: opts.namespace },
       onSecret: (s) => secrets.add(s),

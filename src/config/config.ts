@@ -31,9 +31,9 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
     ]);
   const issues: ConfigIssue[] = [];
   const warnings: string[] = [];
-  const read = async (name: string | undefined) => {
+  const read = async (name: string | undefined, givenAs: string | undefined) => {
     if (name === undefined) return undefined;
-    const r = await readConfigFile(name, opts.cwd);
+    const r = await readConfigFile(name, opts.cwd, givenAs);
     if ('message' in r) {
       issues.push(r);
       return undefined;
@@ -41,9 +41,9 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
     return r;
   };
   const [config, authFile, imagesFile] = await Promise.all([
-    read(opts.config),
-    read(opts.auth),
-    read(opts.images),
+    read(opts.config, opts.givenAs?.config),
+    read(opts.auth, opts.givenAs?.auth),
+    read(opts.images, opts.givenAs?.images),
   ]);
   let inline: ParsedFile | undefined;
   if (opts.imagesInline !== undefined) {

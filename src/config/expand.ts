@@ -1,7 +1,8 @@
 /**
  * `${VAR}` expansion in string values, after parsing (so YAML/JSON quoting never matters). Only the
  * braced form: a bare `$` is literal, as in Harbor robot accounts (`robot$project+ci`). An unset
- * variable is an error naming it, never a silent empty string. There is no escape for `${`.
+ * variable is an error naming it, never a silent empty string. There is no escape for `${`: a value
+ * that holds it (a generated password) comes through a variable, as values are not expanded again.
  */
 
 export type Expansion =
@@ -24,7 +25,12 @@ export function expandVars(text: string, env: Readonly<Record<string, string | u
     out += text.slice(at, open);
     const close = text.indexOf('}', open + 2);
     // The text around is never quoted back: it may be part of a password.
-    if (close === -1) return { ok: false, problem: '"${" without a closing "}"' };
+    if (close === -1)
+      return {
+        ok: false,
+        problem:
+          '"${" without a closing "}" (a value that holds "${" itself can come through a variable: ${NAME})',
+      };
     const name = text.slice(open + 2, close);
     if (!NAME.test(name))
       return { ok: false, problem: '"${…}" holds something other than a variable name (letters, digits, _)' };

@@ -24,8 +24,15 @@ export function formatOf(path: string): Format | undefined {
   return ext === '.json' ? 'json' : undefined;
 }
 
-/** A file relative to `cwd`, parsed; or the one problem that stops it being read. */
-export async function readConfigFile(name: string, cwd: string): Promise<ParsedFile | ConfigIssue> {
+/**
+ * A file relative to `cwd`, parsed; or the one problem that stops it being read. One that cannot be
+ * read at all is named with the option it was given as (`input "config": sync.yaml`), when known.
+ */
+export async function readConfigFile(
+  name: string,
+  cwd: string,
+  givenAs?: string,
+): Promise<ParsedFile | ConfigIssue> {
   const path = resolve(cwd, name);
   let text: string;
   try {
@@ -40,7 +47,7 @@ export async function readConfigFile(name: string, cwd: string): Promise<ParsedF
           : code === 'EACCES'
             ? `cannot be read: permission denied (${path})`
             : `cannot be read: ${code ?? (err as Error).message} (${path})`;
-    return { file: name, message: why };
+    return { file: givenAs === undefined ? name : `${givenAs}: ${name}`, message: why };
   }
   const parsed = parseText(text, name, formatOf(path));
   return 'message' in parsed ? parsed : { name, dir: dirname(path), data: parsed.data };

@@ -83,6 +83,8 @@ export interface LoadOptions {
   readonly images?: string;
   /** Images as YAML or JSON text (the action's `images` input). */
   readonly imagesInline?: string;
+  /** How the shell names the option each file was given as (`input "auth-file"`), for one that cannot be read. */
+  readonly givenAs?: { readonly config?: string; readonly auth?: string; readonly images?: string };
   /** For `${VAR}`. */
   readonly env: Record<string, string | undefined>;
   /** For `""` destinations: `--registry` / `--namespace` or `DEFAULT_REGISTRY` / `DEFAULT_NAMESPACE`. */

@@ -82,13 +82,13 @@ const CASES: readonly Case[] = [
   {
     name: 'a config file that does not exist',
     args: ['--config', 'missing.yaml'],
-    expect: [['missing.yaml', /^file not found \(.*\/missing\.yaml\)$/]],
+    expect: [['flag --config: missing.yaml', /^file not found \(.*\/missing\.yaml\)$/]],
   },
   {
     name: 'an auth file that does not exist',
     files: { 'images.yaml': `${VALID}\n` },
     args: ['--auth', 'no-auth.yaml', '--images', 'images.yaml'],
-    expect: [['no-auth.yaml', /^file not found \(.*\/no-auth\.yaml\)$/]],
+    expect: [['flag --auth: no-auth.yaml', /^file not found \(.*\/no-auth\.yaml\)$/]],
   },
   {
     name: 'a combined file without images:',
@@ -479,7 +479,7 @@ const CASES: readonly Case[] = [
   {
     name: 'action: a config file that does not exist',
     inputs: { config: 'nowhere/sync.yaml' },
-    expect: [['nowhere/sync.yaml', /^file not found \(.*\/nowhere\/sync\.yaml\)$/]],
+    expect: [['input "config": nowhere/sync.yaml', /^file not found \(.*\/nowhere\/sync\.yaml\)$/]],
   },
 ];
 

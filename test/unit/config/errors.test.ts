@@ -155,7 +155,7 @@ const cases: Case[] = [
   images(
     'an unclosed ${',
     'quay.io/a/b: reg.io/${NS/b',
-    'images.yaml: images["quay.io/a/b"]: destination "reg.io/${NS/b": "${" without a closing "}"',
+    'images.yaml: images["quay.io/a/b"]: destination "reg.io/${NS/b": "${" without a closing "}" (a value that holds "${" itself can come through a variable: ${NAME})',
   ),
   images('an empty images file', '', 'images.yaml: no image rules (the images are empty)'),
   images(

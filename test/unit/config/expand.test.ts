@@ -27,7 +27,11 @@ describe('expandVars', () => {
   it.each([
     ['unset', 'a${MISSING}b', 'environment variable MISSING is not set'],
     ['several unset, each named once', '${A}${B}${A}', 'environment variables A, B are not set'],
-    ['unterminated', 'pass${word', '"${" without a closing "}"'],
+    [
+      'unterminated',
+      'pass${word',
+      '"${" without a closing "}" (a value that holds "${" itself can come through a variable: ${NAME})',
+    ],
     ['not a name', '${A-B}', '"${…}" holds something other than a variable name (letters, digits, _)'],
     ['empty name', '${}', '"${…}" holds something other than a variable name (letters, digits, _)'],
   ])('%s is an error', (_name, text, problem) => {
