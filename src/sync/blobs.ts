@@ -11,6 +11,7 @@ export interface BlobCopierOptions {
   /** Bounds blob transfers separately from images, so one huge layer does not stall the queue. */
   readonly limit: LimitFunction;
   readonly retry: RetryPolicy;
+  /** Bytes as they stream; a transfer that fails takes its bytes back (a negative count). */
   readonly onBytes?: (n: number) => void;
   readonly onRetry?: (what: string, error: unknown, retriesLeft: number) => void;
   /** Once aborted, a failed transfer is not tried again. */
@@ -127,6 +128,8 @@ export class BlobCopier {
       return verifier.bytes;
     } catch (err) {
       blob.body.destroy();
+      // Counted as they streamed, these bytes were not copied: the count stays what arrived, once.
+      if (verifier.bytes > 0) this.#opts.onBytes?.(-verifier.bytes);
       if (verifier.failure !== undefined) throw verifier.failure;
       if (downloadFailure !== undefined)
         throw toNetworkError(downloadFailure, 'GET', `${src.name} blob ${desc.digest}`);

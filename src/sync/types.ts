@@ -45,6 +45,7 @@ export type SyncEvent =
   | { readonly type: 'planned'; readonly tasks: readonly Task[]; readonly unplanned: readonly TaskResult[] }
   | { readonly type: 'task-started'; readonly task: Task }
   | { readonly type: 'task-finished'; readonly result: TaskResult }
+  /** Blob bytes copied as they stream; negative when a failed transfer takes its bytes back. */
   | { readonly type: 'bytes'; readonly bytes: number }
   | { readonly type: 'retry'; readonly what: string; readonly error: unknown; readonly retriesLeft: number }
   | { readonly type: 'index-filtered'; readonly task: Task; readonly from: string; readonly to: string };

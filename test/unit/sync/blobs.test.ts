@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../../src/registry/digest.ts';
+import { RegistryError } from '../../../src/registry/errors.ts';
 import type { ImageStore } from '../../../src/registry/store.ts';
 import { BlobCopier } from '../../../src/sync/blobs.ts';
 import { refusing } from '../../support/stores.ts';
@@ -140,5 +141,40 @@ describe('BlobCopier', () => {
       'POST b',
       `PUT b ${t}`,
     ]);
+  });
+
+  it('takes back the bytes of a transfer that failed: the count is what was copied, once', async () => {
+    const big = {
+      ...blob('x'.repeat(10)),
+      chunks: ['x'.repeat(4), 'x'.repeat(6)].map((t) => Buffer.from(t)),
+    };
+    const src1: ImageStore = {
+      ...refusing('src.example', 'lib/app'),
+      getBlob: async () => ({ body: Readable.from(big.chunks), size: big.bytes.length }),
+    };
+    let puts = 0;
+    const dst: ImageStore = {
+      ...refusing('dest.example', 'mirror/app'),
+      headBlob: async () => undefined,
+      startUpload: async () => new URL('https://dest.example/upload/1'),
+      putUpload: async (_location, _digest, _size, body) => {
+        puts++;
+        for await (const _ of body) {
+          // The first upload is cut after its first chunk.
+          if (puts === 1) throw new RegistryError('connection reset', { status: 503 });
+        }
+      },
+    };
+    let counted = 0;
+    const blobs = new BlobCopier({
+      limit: pLimit(1),
+      retry: { retries: 1, minDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
+      onBytes: (n) => {
+        counted += n;
+      },
+    });
+    expect(await blobs.copy(big.desc, src1, dst)).toBe(10);
+    expect(puts).toBe(2);
+    expect(counted).toBe(10);
   });
 });
