@@ -40,10 +40,15 @@ export class ReadBufferReclaimer {
 /**
  * V8's own `gc({ type: 'minor' })`, reached without starting Node with `--expose-gc`: a context made
  * after the flag is set has it. `undefined` where the runtime does not offer it.
+ *
+ * The flag is cleared again at once (the function stays): V8 stamps a code cache with the flags it
+ * was made under and refuses it under others, so a cache the launcher saved after a copy would
+ * otherwise be refused by the next start, and rewritten, run after run.
  */
 export function minorGc(): (() => void) | undefined {
   setFlagsFromString('--expose-gc');
   const gc: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
+  setFlagsFromString('--no-expose-gc');
   return typeof gc === 'function' ? () => gc({ type: 'minor' }) : undefined;
 }
 

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { minorGc, ReadBufferReclaimer } from '../../../src/registry/transport/read-buffers.ts';
 
@@ -36,5 +40,32 @@ describe('ReadBufferReclaimer', () => {
     const scavenge = minorGc();
     expect(scavenge).toBeTypeOf('function');
     expect(() => scavenge?.()).not.toThrow();
+  });
+
+  it("leaves V8's flags as they were, so a code cache saved after a copy is taken by the next start", () => {
+    // Two processes, as two runs of the CLI: V8 compares a cache's flags with those of the process reading it.
+    const dir = mkdtempSync(join(tmpdir(), 'image-sync-flags-'));
+    const cache = join(dir, 'cache.bin');
+    const source = 'function twice(x) { return 2 * x; } twice(21);';
+    const module = new URL('../../../src/registry/transport/read-buffers.ts', import.meta.url).href;
+    const node = (code: string) =>
+      execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' }).trim();
+    try {
+      node(
+        `import { Script } from 'node:vm'; import { writeFileSync } from 'node:fs';
+         import { minorGc } from ${JSON.stringify(module)};
+         const script = new Script(${JSON.stringify(source)}); script.runInThisContext();
+         if (typeof minorGc() !== 'function') throw new Error('no scavenge');
+         writeFileSync(${JSON.stringify(cache)}, script.createCachedData());`,
+      );
+      const rejected = node(
+        `import { Script } from 'node:vm'; import { readFileSync } from 'node:fs';
+         const script = new Script(${JSON.stringify(source)}, { cachedData: readFileSync(${JSON.stringify(cache)}) });
+         console.log(script.cachedDataRejected);`,
+      );
+      expect(rejected).toBe('false');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
