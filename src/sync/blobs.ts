@@ -110,7 +110,9 @@ export class BlobCopier {
   async #stream(desc: Descriptor, src: ImageStore, dst: ImageStore, session?: URL): Promise<number> {
     const location = session ?? (await dst.startUpload());
     const blob = await src.getBlob(desc.digest);
+    let counted = 0;
     const verifier = new VerifyingStream(desc.digest, desc.size, (n) => {
+      counted += n;
       readBuffers.received(n);
       this.#opts.onBytes?.(n);
     });
@@ -128,8 +130,9 @@ export class BlobCopier {
       return verifier.bytes;
     } catch (err) {
       blob.body.destroy();
+      verifier.destroy();
       // Counted as they streamed, these bytes were not copied: the count stays what arrived, once.
-      if (verifier.bytes > 0) this.#opts.onBytes?.(-verifier.bytes);
+      if (counted > 0) this.#opts.onBytes?.(-counted);
       if (verifier.failure !== undefined) throw verifier.failure;
       if (downloadFailure !== undefined)
         throw toNetworkError(downloadFailure, 'GET', `${src.name} blob ${desc.digest}`);

@@ -46,6 +46,9 @@ export class ReadBufferReclaimer {
  * otherwise be refused by the next start, and rewritten, run after run.
  */
 export function minorGc(): (() => void) | undefined {
+  // Started with --expose-gc (NODE_OPTIONS, say): there it is, and the flags are not this code's to change.
+  const exposed: unknown = (globalThis as { gc?: unknown }).gc;
+  if (typeof exposed === 'function') return () => exposed({ type: 'minor' });
   setFlagsFromString('--expose-gc');
   const gc: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
   setFlagsFromString('--no-expose-gc');

@@ -138,38 +138,44 @@ export class Transport {
 
   /**
    * The scheme the registry speaks, and its first answer. TLS is asked first, and plain HTTP only
-   * where allowed and the server does not speak TLS at all: a certificate problem is reported.
+   * where allowed and the server gave no answer over TLS at all: a certificate problem is reported.
    *
-   * Loopback without a CA of its own is asked in plain text first. A registry there is nearly always
-   * plain (a CI service container, a local mirror), and the refused TLS attempt cost the start of
-   * every run about 20 ms: loading TLS and a handshake. The version check carries no credentials, so
-   * a TLS port asked in plain text learns nothing; it answers 400 or hangs up, and is asked over TLS.
+   * A registry on a loopback port, without a CA of its own, is asked in plain text first. One there is
+   * nearly always plain (a CI service container, a local mirror), and the refused TLS attempt cost the
+   * start of every run about 20 ms: loading TLS and a handshake. The version check carries no
+   * credentials, so a TLS port asked in plain text learns nothing. Only a registry's answer (200, 401,
+   * or its API version header) is kept; a TLS port's 400 or redirect, or no answer, is asked over TLS.
+   * Without a port, plain and TLS would be different servers (80 and 443): TLS first, as elsewhere.
    */
   async #reach(host: string): Promise<{ base: URL; res: HttpResponse }> {
     const tls = new URL(`https://${host}`);
     const plain = new URL(`http://${host}`);
-    if (isLoopbackRegistry(this.registry) && this.#opts.tls?.ca === undefined) {
-      const first = await this.#checkVersion(plain, 'HEAD').then(
-        (res) => ({ res }),
-        (error: unknown) => ({ error }),
-      );
-      if ('res' in first && first.res.status !== 400) return { base: plain, res: first.res };
-      try {
-        const res = await this.#checkVersion(tls, 'HEAD');
-        if ('res' in first) await first.res.body.dump();
-        return { base: tls, res };
-      } catch (err) {
-        if (!speaksNoTls(err)) throw err;
-        if ('error' in first) throw first.error;
-        return { base: plain, res: first.res };
-      }
-    }
+    const first = this.#plainFirst(plain)
+      ? await this.#checkVersion(plain, 'HEAD').then(
+          (res) => ({ res }),
+          (error: unknown) => ({ error }),
+        )
+      : undefined;
+    if (first !== undefined && 'res' in first && isRegistryAnswer(first.res))
+      return { base: plain, res: first.res };
+    const plainAnswer = first !== undefined && 'res' in first ? first.res : undefined;
     try {
-      return { base: tls, res: await this.#checkVersion(tls, 'HEAD') };
+      const res = await this.#checkVersion(tls, 'HEAD');
+      await plainAnswer?.body.dump();
+      return { base: tls, res };
     } catch (err) {
-      if (!this.#plainAllowed || !speaksNoTls(err)) throw err;
+      if (!noAnswer(err) || !this.#plainAllowed) {
+        await plainAnswer?.body.dump();
+        throw err;
+      }
+      if (plainAnswer !== undefined) return { base: plain, res: plainAnswer };
+      if (first !== undefined && 'error' in first) throw first.error;
       return { base: plain, res: await this.#checkVersion(plain, 'HEAD') };
     }
+  }
+
+  #plainFirst(plain: URL): boolean {
+    return isLoopbackRegistry(this.registry) && this.#opts.tls?.ca === undefined && plain.port !== '';
   }
 
   #checkVersion(base: URL, method: 'HEAD' | 'GET'): Promise<HttpResponse> {
@@ -287,9 +293,16 @@ export class Transport {
   }
 }
 
-/** A failure to talk at all (refused, reset, not TLS), as opposed to a TLS problem or an HTTP answer. */
-function speaksNoTls(err: unknown): boolean {
+/** No HTTP answer at all (refused, reset, not TLS), as opposed to a certificate problem or a status. */
+function noAnswer(err: unknown): boolean {
   return err instanceof RegistryError && err.status === undefined && !(err instanceof TlsError);
+}
+
+/** A registry's answer to the version check, not a web server's or a TLS port's. */
+function isRegistryAnswer(res: HttpResponse): boolean {
+  return (
+    res.status === 200 || res.status === 401 || header(res, 'docker-distribution-api-version') !== undefined
+  );
 }
 
 /**

@@ -42,30 +42,38 @@ describe('ReadBufferReclaimer', () => {
     expect(() => scavenge?.()).not.toThrow();
   });
 
-  it("leaves V8's flags as they were, so a code cache saved after a copy is taken by the next start", () => {
-    // Two processes, as two runs of the CLI: V8 compares a cache's flags with those of the process reading it.
-    const dir = mkdtempSync(join(tmpdir(), 'image-sync-flags-'));
-    const cache = join(dir, 'cache.bin');
-    const source = 'function twice(x) { return 2 * x; } twice(21);';
-    const module = new URL('../../../src/registry/transport/read-buffers.ts', import.meta.url).href;
-    const node = (code: string) =>
-      execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' }).trim();
-    try {
-      node(
-        `import { Script } from 'node:vm'; import { writeFileSync } from 'node:fs';
+  it.each([
+    ['a plain start', []],
+    ['a start with --expose-gc', ['--expose-gc']],
+  ])(
+    "leaves V8's flags as they were, so a code cache saved after a copy is taken by the next start (%s)",
+    (_name, flags: string[]) => {
+      // Two processes, as two runs of the CLI: V8 compares a cache's flags with those of the process reading it.
+      const dir = mkdtempSync(join(tmpdir(), 'image-sync-flags-'));
+      const cache = join(dir, 'cache.bin');
+      const source = 'function twice(x) { return 2 * x; } twice(21);';
+      const module = new URL('../../../src/registry/transport/read-buffers.ts', import.meta.url).href;
+      const node = (code: string) =>
+        execFileSync(process.execPath, [...flags, '--input-type=module', '-e', code], {
+          encoding: 'utf8',
+        }).trim();
+      try {
+        node(
+          `import { Script } from 'node:vm'; import { writeFileSync } from 'node:fs';
          import { minorGc } from ${JSON.stringify(module)};
          const script = new Script(${JSON.stringify(source)}); script.runInThisContext();
          if (typeof minorGc() !== 'function') throw new Error('no scavenge');
          writeFileSync(${JSON.stringify(cache)}, script.createCachedData());`,
-      );
-      const rejected = node(
-        `import { Script } from 'node:vm'; import { readFileSync } from 'node:fs';
+        );
+        const rejected = node(
+          `import { Script } from 'node:vm'; import { readFileSync } from 'node:fs';
          const script = new Script(${JSON.stringify(source)}, { cachedData: readFileSync(${JSON.stringify(cache)}) });
          console.log(script.cachedDataRejected);`,
-      );
-      expect(rejected).toBe('false');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+        );
+        expect(rejected).toBe('false');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

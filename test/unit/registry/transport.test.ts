@@ -1,6 +1,6 @@
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InsecureRequest, RegistryError } from '../../../src/registry/errors.ts';
+import { InsecureRequest, RegistryError, TlsError } from '../../../src/registry/errors.ts';
 import { Transport } from '../../../src/registry/transport/transport.ts';
 
 const FAST = { retries: 3, minDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 50 };
@@ -295,6 +295,46 @@ describe('Transport', () => {
         .times(4);
       const err = await tagsOf(transport('127.0.0.1:5000')).catch((e: unknown) => e);
       expect((err as Error).message).toContain('connection refused');
+      // Both schemes were asked on every attempt.
+      agent.assertNoPendingInterceptors();
+    });
+
+    it("goes over TLS when the plain answer is a web server's, not a registry's (a redirect)", async () => {
+      const tls = agent.get('https://127.0.0.1:5000');
+      agent
+        .get('http://127.0.0.1:5000')
+        .intercept({ path: '/v2/', method: 'HEAD' })
+        .reply(301, '', { headers: { location: 'https://127.0.0.1:5000/v2/' } });
+      tls.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+      tls.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: ['5'] });
+      expect(await (await tagsOf(transport('127.0.0.1:5000'))).body.json()).toEqual({ tags: ['5'] });
+      agent.assertNoPendingInterceptors();
+    });
+
+    it("reports a certificate problem over TLS, not the TLS port's plain 400", async () => {
+      agent
+        .get('http://127.0.0.1:5000')
+        .intercept({ path: '/v2/', method: 'HEAD' })
+        .reply(400, 'plain to TLS');
+      agent
+        .get('https://127.0.0.1:5000')
+        .intercept({ path: '/v2/', method: 'HEAD' })
+        .replyWithError(
+          Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+        );
+      const err = await tagsOf(transport('127.0.0.1:5000')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TlsError);
+      expect((err as Error).message).toContain('is not trusted');
+    });
+
+    it('asks over TLS first without a port: plain and TLS would be two servers (80 and 443)', async () => {
+      const tls = agent.get('https://localhost');
+      agent.get('http://localhost').intercept({ path: '/v2/', method: 'HEAD' }).reply(404, 'a web page');
+      tls.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+      tls.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: ['6'] });
+      expect(await (await tagsOf(transport('localhost'))).body.json()).toEqual({ tags: ['6'] });
+      const left = agent.pendingInterceptors();
+      expect(left.map((i) => `${i.origin} ${i.method} ${i.path}`)).toEqual(['http://localhost HEAD /v2/']);
     });
 
     it('asks over TLS first when the registry has a CA of its own', async () => {

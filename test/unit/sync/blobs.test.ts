@@ -160,7 +160,7 @@ describe('BlobCopier', () => {
       putUpload: async (_location, _digest, _size, body) => {
         puts++;
         for await (const _ of body) {
-          // The first upload is cut after its first chunk.
+          // The first upload fails on its first chunk; the verifier, holding one back, has counted both.
           if (puts === 1) throw new RegistryError('connection reset', { status: 503 });
         }
       },
@@ -176,5 +176,33 @@ describe('BlobCopier', () => {
     expect(await blobs.copy(big.desc, src1, dst)).toBe(10);
     expect(puts).toBe(2);
     expect(counted).toBe(10);
+  });
+
+  it('takes back no more than it counted when a source sends more than the declared size', async () => {
+    const declared = blob('xxxx');
+    const src1: ImageStore = {
+      ...refusing('src.example', 'lib/app'),
+      getBlob: async () => ({ body: Readable.from([Buffer.from('xxxx'), Buffer.from('yyyyyy')]), size: 4 }),
+    };
+    const dst: ImageStore = {
+      ...refusing('dest.example', 'mirror/app'),
+      headBlob: async () => undefined,
+      startUpload: async () => new URL('https://dest.example/upload/1'),
+      putUpload: async (_location, _digest, _size, body) => {
+        for await (const _ of body) {
+          // drain
+        }
+      },
+    };
+    let counted = 0;
+    const blobs = new BlobCopier({
+      limit: pLimit(1),
+      retry: { retries: 0, minDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
+      onBytes: (n) => {
+        counted += n;
+      },
+    });
+    await expect(blobs.copy(declared.desc, src1, dst)).rejects.toThrow(/more than 4 bytes/);
+    expect(counted).toBe(0);
   });
 });
