@@ -141,7 +141,8 @@ async function buildEntry(rawKey: string, value: unknown, ctx: AuthContext, out:
     if (typeof raw !== 'string') return undefined;
     const r = expandVars(raw, ctx.env);
     if (!r.ok) {
-      issue(r.problem, name);
+      const route = r.written ? ' (a value that holds "${" itself can come through a variable: ${NAME})' : '';
+      issue(`${r.problem}${route}`, name);
       return undefined;
     }
     if (r.value === '') {

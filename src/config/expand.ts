@@ -1,8 +1,9 @@
 /**
  * `${VAR}` expansion in string values, after parsing (so YAML/JSON quoting never matters). Only the
  * braced form: a bare `$` is literal, as in Harbor robot accounts (`robot$project+ci`). An unset
- * variable is an error naming it, never a silent empty string. There is no escape for `${`: a value
- * that holds it (a generated password) comes through a variable, as values are not expanded again.
+ * variable is an error naming it, never a silent empty string. There is no escape for `${`: a
+ * credential that holds it (a generated password) comes through a variable, as values are not
+ * expanded again.
  */
 
 export type Expansion =
@@ -11,7 +12,8 @@ export type Expansion =
       readonly value: string /** Variables that are set but empty. */;
       readonly empty: string[];
     }
-  | { readonly ok: false; readonly problem: string };
+  /** `written` when the text itself is not well formed (as opposed to a variable that is not set). */
+  | { readonly ok: false; readonly problem: string; readonly written?: true };
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -25,15 +27,14 @@ export function expandVars(text: string, env: Readonly<Record<string, string | u
     out += text.slice(at, open);
     const close = text.indexOf('}', open + 2);
     // The text around is never quoted back: it may be part of a password.
-    if (close === -1)
-      return {
-        ok: false,
-        problem:
-          '"${" without a closing "}" (a value that holds "${" itself can come through a variable: ${NAME})',
-      };
+    if (close === -1) return { ok: false, problem: '"${" without a closing "}"', written: true };
     const name = text.slice(open + 2, close);
     if (!NAME.test(name))
-      return { ok: false, problem: '"${…}" holds something other than a variable name (letters, digits, _)' };
+      return {
+        ok: false,
+        problem: '"${…}" holds something other than a variable name (letters, digits, _)',
+        written: true,
+      };
     const value = env[name];
     if (value === undefined) {
       if (!missing.includes(name)) missing.push(name);

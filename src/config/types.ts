@@ -12,7 +12,7 @@ export interface RegistryAuth {
   readonly insecure: boolean;
   /** Absolute path of a PEM CA bundle (checked to exist when the config was loaded). */
   readonly ca?: string;
-  /** Where it was written: `auth.yaml: quay.io`, `input "auth": ghcr.io`. */
+  /** Where it was written: `auth.yaml: auth["quay.io"]`. */
   readonly origin: string;
 }
 

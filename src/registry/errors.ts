@@ -13,14 +13,12 @@ export interface RegistryErrorInit {
   readonly target?: string;
   readonly errors?: readonly OciErrorEntry[];
   readonly retryAfterMs?: number;
-  /** How a refused request (401, 403) identified itself, in words: `as user "ann"`, `with no credentials`. */
-  readonly identity?: string;
-  /** Where the credentials it sent were configured (Credentials.from). */
-  readonly credentialsFrom?: string;
+  /** How a refused request (401, 403) identified itself. */
+  readonly sentAs?: SentAs;
   readonly cause?: unknown;
 }
 
-/** How a request identified itself, and where those credentials were configured. */
+/** How a request identified itself, in words (`as user "ann"`, `with no credentials`), and where those credentials were configured. */
 export interface SentAs {
   readonly identity: string;
   readonly from?: string;
@@ -39,8 +37,7 @@ export class RegistryError extends Error {
   readonly target: string | undefined;
   readonly errors: readonly OciErrorEntry[];
   readonly retryAfterMs: number | undefined;
-  readonly identity: string | undefined;
-  readonly credentialsFrom: string | undefined;
+  readonly sentAs: SentAs | undefined;
 
   constructor(message: string, init: RegistryErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -49,8 +46,7 @@ export class RegistryError extends Error {
     this.target = init.target;
     this.errors = init.errors ?? [];
     this.retryAfterMs = init.retryAfterMs;
-    this.identity = init.identity;
-    this.credentialsFrom = init.credentialsFrom;
+    this.sentAs = init.sentAs;
   }
 
   get codes(): string[] {

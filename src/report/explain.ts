@@ -60,8 +60,8 @@ export function explain(err: unknown): Explanation {
 function explainStatus(err: RegistryError): Explanation {
   const where = err.target?.split('/')[0];
   const at = where === undefined ? '' : ` at ${where}`;
-  const as = err.identity === undefined ? '' : ` ${err.identity}`;
-  const from = err.credentialsFrom === undefined ? '' : ` (from ${err.credentialsFrom})`;
+  const as = err.sentAs === undefined ? '' : ` ${err.sentAs.identity}`;
+  const from = err.sentAs?.from === undefined ? '' : ` (from ${err.sentAs.from})`;
   if (err.status === 403 || err.hasCode('DENIED')) {
     const writing = err.method !== undefined && WRITES.has(err.method);
     return {
@@ -77,7 +77,7 @@ function explainStatus(err: RegistryError): Explanation {
       kind: 'credentials',
       reason: `authentication failed${at}${as} (${err.status ?? 401})`,
       hint:
-        err.identity === ANONYMOUS
+        err.sentAs?.identity === ANONYMOUS
           ? 'no credentials were sent to this registry: add an auth entry for it (or log in with docker), or see the warnings about the one it has'
           : `wrong or missing credentials: check the username and password or token${from === '' ? ' for this registry' : from}`,
     };

@@ -9,7 +9,7 @@ export interface Credentials {
   readonly password?: string;
   /** A registry identity / refresh token, exchanged through the OAuth2 form. */
   readonly token?: string;
-  /** Where they were configured, for messages: `auth.yaml: ghcr.io`, `docker-credential-gcloud`. Never a secret. */
+  /** Where they were configured, for messages: `auth.yaml: auth["ghcr.io"]`, `docker-credential-gcloud`. Never a secret. */
   readonly from?: string;
 }
 
@@ -122,8 +122,7 @@ export async function fetchToken(req: TokenRequest): Promise<CachedToken> {
         method: pushing ? 'PUT' : 'GET',
         target: req.registry,
         errors: err.errors,
-        ...(err.identity !== undefined && { identity: err.identity }),
-        ...(err.credentialsFrom !== undefined && { credentialsFrom: err.credentialsFrom }),
+        ...(err.sentAs !== undefined && { sentAs: err.sentAs }),
         cause: err,
       },
     );

@@ -30,11 +30,7 @@ export async function checkResponse(
     target: res.target,
     errors,
     ...(retryAfterMs !== undefined && { retryAfterMs }),
-    ...(sentAs !== undefined &&
-      (res.status === 401 || res.status === 403) && {
-        identity: sentAs.identity,
-        ...(sentAs.from !== undefined && { credentialsFrom: sentAs.from }),
-      }),
+    ...(sentAs !== undefined && (res.status === 401 || res.status === 403) && { sentAs }),
   });
 }
 

@@ -200,7 +200,7 @@ export class Transport {
       authorization !== undefined
         ? sentAs(this.#opts.credentials)
         : this.#opts.credentials === undefined
-          ? { identity: ANONYMOUS }
+          ? sentAs(undefined)
           : { identity: `${ANONYMOUS} (the registry did not ask for the configured ones)` };
     await checkResponse(res, req.expect, this.#sent.scrub, as);
     return res;

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in config text is what these tests are about
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config/index.ts';
+import { ConfigError, type LoadOptions, loadConfig } from '../../../src/config/index.ts';
 import { tempDir } from './helpers.ts';
 
 const PW = 'S3cr3t-Pa55word';
@@ -14,7 +14,7 @@ const GOOD_IMAGES = 'quay.io/a/b: reg.io/a/b\n';
 interface Case {
   readonly name: string;
   readonly files: Record<string, string>;
-  readonly opts?: { config?: string; auth?: string; images?: string; imagesInline?: string };
+  readonly opts?: Pick<LoadOptions, 'config' | 'auth' | 'images' | 'imagesInline' | 'givenAs'>;
   readonly env?: Record<string, string>;
   readonly defaults?: { registry?: string; namespace?: string };
   /** The exact line: file, key and problem. */
@@ -155,7 +155,7 @@ const cases: Case[] = [
   images(
     'an unclosed ${',
     'quay.io/a/b: reg.io/${NS/b',
-    'images.yaml: images["quay.io/a/b"]: destination "reg.io/${NS/b": "${" without a closing "}" (a value that holds "${" itself can come through a variable: ${NAME})',
+    'images.yaml: images["quay.io/a/b"]: destination "reg.io/${NS/b": "${" without a closing "}"',
   ),
   images('an empty images file', '', 'images.yaml: no image rules (the images are empty)'),
   images(
@@ -167,6 +167,11 @@ const cases: Case[] = [
     'an unset variable in a password',
     'harbor.io: { username: u, password: "${HARBOR_PASSWORD}" }',
     'auth.yaml: auth["harbor.io"].password: environment variable HARBOR_PASSWORD is not set',
+  ),
+  auth(
+    'a password holding "${" that is not a variable',
+    'harbor.io: { username: u, password: "pa${ss" }',
+    'auth.yaml: auth["harbor.io"].password: "${" without a closing "}" (a value that holds "${" itself can come through a variable: ${NAME})',
   ),
   auth(
     'a password that is a number',
@@ -331,6 +336,18 @@ const cases: Case[] = [
     files: { 'auth.yaml': SECRET_AUTH },
     opts: { auth: 'auth.yaml', images: 'nope/images.yaml' },
     line: 'nope/images.yaml: file not found (<dir>/nope/images.yaml)',
+  },
+  {
+    name: 'a missing file, named with the option it was given as',
+    files: { 'auth.yaml': SECRET_AUTH },
+    opts: { auth: 'auth.yaml', images: 'nope/images.yaml', givenAs: { images: 'flag --images' } },
+    line: 'flag --images: nope/images.yaml: file not found (<dir>/nope/images.yaml)',
+  },
+  {
+    name: 'a file that does not parse is named as it is, whatever option gave it',
+    files: { 'auth.yaml': SECRET_AUTH, 'images.yaml': 'quay.io/a/b: [reg.io/a/b\n' },
+    opts: { auth: 'auth.yaml', images: 'images.yaml', givenAs: { images: 'flag --images' } },
+    line: 'images.yaml: not valid YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]',
   },
   {
     name: 'a directory instead of a file',

@@ -27,15 +27,16 @@ describe('expandVars', () => {
   it.each([
     ['unset', 'a${MISSING}b', 'environment variable MISSING is not set'],
     ['several unset, each named once', '${A}${B}${A}', 'environment variables A, B are not set'],
-    [
-      'unterminated',
-      'pass${word',
-      '"${" without a closing "}" (a value that holds "${" itself can come through a variable: ${NAME})',
-    ],
-    ['not a name', '${A-B}', '"${…}" holds something other than a variable name (letters, digits, _)'],
-    ['empty name', '${}', '"${…}" holds something other than a variable name (letters, digits, _)'],
   ])('%s is an error', (_name, text, problem) => {
     expect(expandVars(text, env)).toEqual({ ok: false, problem });
+  });
+
+  it.each([
+    ['unterminated', 'pass${word', '"${" without a closing "}"'],
+    ['not a name', '${A-B}', '"${…}" holds something other than a variable name (letters, digits, _)'],
+    ['empty name', '${}', '"${…}" holds something other than a variable name (letters, digits, _)'],
+  ])('%s is an error in how the text is written', (_name, text, problem) => {
+    expect(expandVars(text, env)).toEqual({ ok: false, problem, written: true });
   });
 
   it('never puts the surrounding text in a problem', () => {

@@ -81,7 +81,7 @@ describe('Transport', () => {
       status: 403,
       target: 'reg.example',
       method: 'GET',
-      identity: 'as user "ann"',
+      sentAs: { identity: 'as user "ann"' },
     });
     const push = await refused(['repository:a/b:pull,push']);
     expect(push).toMatchObject({ status: 403, target: 'reg.example', method: 'PUT' });

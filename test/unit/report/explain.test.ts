@@ -27,27 +27,31 @@ describe('explain', () => {
 
   it('says who a refused request was sent as, and tells missing credentials from wrong ones', () => {
     const wrong = explain(
-      new RegistryError('x', { status: 401, target: 'reg/v2/a', identity: 'as user "ann"' }),
+      new RegistryError('x', { status: 401, target: 'reg/v2/a', sentAs: { identity: 'as user "ann"' } }),
     );
     expect(wrong.reason).toBe('authentication failed at reg as user "ann" (401)');
     expect(wrong.hint).toContain('check the username and password');
     const none = explain(
-      new RegistryError('x', { status: 401, target: 'reg/v2/a', identity: 'with no credentials' }),
+      new RegistryError('x', {
+        status: 401,
+        target: 'reg/v2/a',
+        sentAs: { identity: 'with no credentials' },
+      }),
     );
     expect(none.reason).toBe('authentication failed at reg with no credentials (401)');
     expect(none.hint).toContain('no credentials were sent to this registry');
   });
 
   it('names where the refused credentials were configured, in the hint', () => {
-    const from = { identity: 'as user "ann"', credentialsFrom: 'auth.yaml: reg' };
+    const from = { sentAs: { identity: 'as user "ann"', from: 'auth.yaml: auth["reg"]' } };
     const wrong = explain(new RegistryError('x', { status: 401, target: 'reg/v2/a', ...from }));
     expect(wrong.reason).toBe('authentication failed at reg as user "ann" (401)');
     expect(wrong.hint).toBe(
-      'wrong or missing credentials: check the username and password or token (from auth.yaml: reg)',
+      'wrong or missing credentials: check the username and password or token (from auth.yaml: auth["reg"])',
     );
     const push = explain(new RegistryError('x', { status: 403, method: 'PUT', target: 'reg/v2/a', ...from }));
     expect(push.hint).toBe(
-      'the credentials (from auth.yaml: reg) lack push permission on the destination repository',
+      'the credentials (from auth.yaml: auth["reg"]) lack push permission on the destination repository',
     );
   });
 
