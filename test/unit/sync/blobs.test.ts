@@ -73,6 +73,19 @@ const copier = () =>
     retry: { retries: 0, minDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
   });
 
+/** A copier that adds up the bytes it reports, retrying a failed transfer `retries` times. */
+function counting(retries: number) {
+  let total = 0;
+  const blobs = new BlobCopier({
+    limit: pLimit(1),
+    retry: { retries, minDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
+    onBytes: (n) => {
+      total += n;
+    },
+  });
+  return { blobs, counted: () => total };
+}
+
 describe('BlobCopier', () => {
   const shared = blob('shared layer');
   const own = blob('own layer');
@@ -165,17 +178,10 @@ describe('BlobCopier', () => {
         }
       },
     };
-    let counted = 0;
-    const blobs = new BlobCopier({
-      limit: pLimit(1),
-      retry: { retries: 1, minDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
-      onBytes: (n) => {
-        counted += n;
-      },
-    });
+    const { blobs, counted } = counting(1);
     expect(await blobs.copy(big.desc, src1, dst)).toBe(10);
     expect(puts).toBe(2);
-    expect(counted).toBe(10);
+    expect(counted()).toBe(10);
   });
 
   it('takes back no more than it counted when a source sends more than the declared size', async () => {
@@ -194,15 +200,8 @@ describe('BlobCopier', () => {
         }
       },
     };
-    let counted = 0;
-    const blobs = new BlobCopier({
-      limit: pLimit(1),
-      retry: { retries: 0, minDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
-      onBytes: (n) => {
-        counted += n;
-      },
-    });
+    const { blobs, counted } = counting(0);
     await expect(blobs.copy(declared.desc, src1, dst)).rejects.toThrow(/more than 4 bytes/);
-    expect(counted).toBe(0);
+    expect(counted()).toBe(0);
   });
 });
