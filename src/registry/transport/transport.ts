@@ -150,26 +150,24 @@ export class Transport {
   async #reach(host: string): Promise<{ base: URL; res: HttpResponse }> {
     const tls = new URL(`https://${host}`);
     const plain = new URL(`http://${host}`);
-    const first = this.#plainFirst(plain)
+    const first: { res?: HttpResponse; error?: unknown } = this.#plainFirst(plain)
       ? await this.#checkVersion(plain, 'HEAD').then(
           (res) => ({ res }),
           (error: unknown) => ({ error }),
         )
-      : undefined;
-    if (first !== undefined && 'res' in first && isRegistryAnswer(first.res))
-      return { base: plain, res: first.res };
-    const plainAnswer = first !== undefined && 'res' in first ? first.res : undefined;
+      : {};
+    if (first.res !== undefined && isRegistryAnswer(first.res)) return { base: plain, res: first.res };
     try {
       const res = await this.#checkVersion(tls, 'HEAD');
-      await plainAnswer?.body.dump();
+      await first.res?.body.dump();
       return { base: tls, res };
     } catch (err) {
       if (!noAnswer(err) || !this.#plainAllowed) {
-        await plainAnswer?.body.dump();
+        await first.res?.body.dump();
         throw err;
       }
-      if (plainAnswer !== undefined) return { base: plain, res: plainAnswer };
-      if (first !== undefined && 'error' in first) throw first.error;
+      if (first.res !== undefined) return { base: plain, res: first.res };
+      if ('error' in first) throw first.error;
       return { base: plain, res: await this.#checkVersion(plain, 'HEAD') };
     }
   }
