@@ -5,7 +5,8 @@ import vm from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { asScript } from '../../bin/code-cache.mjs';
 import { runCli } from '../support/cli-runner.ts';
-import { buildImage, writeOciLayout } from '../support/images.ts';
+import { buildImage, pushImage, writeOciLayout } from '../support/images.ts';
+import { startRegistry } from '../support/registry.ts';
 import { TempDirs } from '../support/tmp.ts';
 
 // bin/image-sync.mjs starts the bundle with a V8 code cache kept in $TMPDIR/image-sync-code-cache-<uid>.
@@ -67,6 +68,35 @@ describe('the CLI launcher', () => {
     expect(replaced.equals(damaged)).toBe(false);
     // Sound again: its checksum (the first 32 bytes) matches the rest.
     expect(createHash('sha256').update(replaced.subarray(32)).digest()).toEqual(replaced.subarray(0, 32));
+  });
+
+  it('takes its cache again after runs that talked to a registry: V8 flags changed for a connection are put back', async () => {
+    // src/registry/transport/parser-tier-up.ts changes a V8 flag until undici's first connection.
+    const registry = await startRegistry();
+    try {
+      await pushImage(registry, 'lib/app', 'v1', buildImage({ seed: 'launcher-registry' }));
+      const { dir, env } = await workspace();
+      await writeFile(
+        join(dir, 'sync.yaml'),
+        `images:\n  ${registry.host}/lib/app:v1: ${registry.host}/copy/app\n`,
+      );
+      const cache = cacheDirIn(env.TMPDIR!);
+
+      const first = await sync(dir, env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toContain('1 synced');
+      const [name, ...others] = await readdir(cache);
+      expect(others).toEqual([]);
+      const kept = await stat(join(cache, name!));
+
+      const second = await sync(dir, env);
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stderr).toContain('1 skipped');
+      const after = await stat(join(cache, name!));
+      expect([after.ino, after.mtimeMs]).toEqual([kept.ino, kept.mtimeMs]);
+    } finally {
+      await registry.stop();
+    }
   });
 
   it('keeps the 8 newest caches when it writes one, and no stale partial files, so nothing piles up', async () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Dispatcher } from 'undici';
+import { deferParserTierUp } from './parser-tier-up.ts';
 import { Agent } from './undici.ts';
 
 export interface TlsOptions {
@@ -45,6 +46,7 @@ export function defaultTimeouts(env: Readonly<Record<string, string | undefined>
  */
 export function createAgent(tls: TlsOptions, timeouts: Timeouts = defaultTimeouts()): Dispatcher {
   const ca = tls.ca === undefined ? undefined : readFileSync(tls.ca, 'utf8');
+  deferParserTierUp();
   const agent = new Agent({
     connect: {
       timeout: timeouts.connectMs,
