@@ -1,5 +1,5 @@
 import type { LimitFunction } from 'p-limit';
-import { VerifyingStream } from '../registry/digest.ts';
+import { VerifiedBlob } from '../registry/digest.ts';
 import { RegistryError } from '../registry/errors.ts';
 import type { Descriptor } from '../registry/manifest.ts';
 import type { ImageStore } from '../registry/store.ts';
@@ -111,31 +111,23 @@ export class BlobCopier {
     const location = session ?? (await dst.startUpload());
     const blob = await src.getBlob(desc.digest);
     let counted = 0;
-    const verifier = new VerifyingStream(desc.digest, desc.size, (n) => {
+    const verified = new VerifiedBlob(blob.body, desc.digest, desc.size, (n) => {
       counted += n;
       readBuffers.received(n);
       this.#opts.onBytes?.(n);
     });
-    // Not `pipeline`: it would hand an upload's failure back to the download as "premature close"
-    // and blame the source for what the destination said. Only the download's own errors count here.
-    let downloadFailure: unknown;
-    blob.body.on('error', (err) => {
-      downloadFailure ??= err;
-      verifier.destroy(err);
-    });
-    blob.body.pipe(verifier);
     try {
-      if (this.#patchOnly.has(dst.repo.registry)) await dst.patchUpload(location, desc.digest, verifier);
-      else await dst.putUpload(location, desc.digest, desc.size, verifier);
-      return verifier.bytes;
+      if (this.#patchOnly.has(dst.repo.registry)) await dst.patchUpload(location, desc.digest, verified);
+      else await dst.putUpload(location, desc.digest, desc.size, verified);
+      return verified.bytes;
     } catch (err) {
-      blob.body.destroy();
-      verifier.destroy();
+      verified.destroy();
       // Counted as they streamed, these bytes were not copied: the count stays what arrived, once.
       if (counted > 0) this.#opts.onBytes?.(-counted);
-      if (verifier.failure !== undefined) throw verifier.failure;
-      if (downloadFailure !== undefined)
-        throw toNetworkError(downloadFailure, 'GET', `${src.name} blob ${desc.digest}`);
+      if (verified.failure !== undefined) throw verified.failure;
+      // Where the download failed, the upload's error only reports the stream it lost.
+      if (verified.sourceFailure !== undefined)
+        throw toNetworkError(verified.sourceFailure, 'GET', `${src.name} blob ${desc.digest}`);
       if (this.#refusedMonolithic(err, dst)) {
         this.#patchOnly.add(dst.repo.registry);
         throw new RegistryError('monolithic upload refused; retrying as a streamed upload', { status: 503 });

@@ -189,6 +189,10 @@ describe.concurrent('fault injection', () => {
       // What was retried is said, one line each.
       expect(run.stderr).toMatch(/↻ .*(503|429|rate limited).*; trying again \(\d left\)/);
       expect(clean.stderr).not.toContain('↻');
+      // A cut download is the source's failure, not that of the upload that lost its stream.
+      const resets = run.stderr.split('\n').filter((l) => /↻ blob .*connection reset/.test(l));
+      expect(resets.length).toBeGreaterThanOrEqual(1);
+      for (const line of resets) expect(line).toMatch(/: GET \S+ blob sha256:[0-9a-f]{64} failed/);
       expect(run.report?.totals).toMatchObject({ synced: TAGS, skipped: 0, failed: 0 });
       for (const [repo, tags] of Object.entries(images))
         for (const [tag, built] of Object.entries(tags))
