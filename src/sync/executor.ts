@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { RegistryError } from '../registry/errors.ts';
 import { formatReference, type Repository } from '../registry/reference.ts';
-import { DEFAULT_RETRY, type RetryPolicy } from '../registry/transport/retry.ts';
+import { DEFAULT_RETRY, pause, type RetryPolicy } from '../registry/transport/retry.ts';
 import { BlobCopier } from './blobs.ts';
 import { type CopyContext, copyImage } from './copy.ts';
 import { QuotaDeferral } from './quota.ts';
@@ -66,11 +66,19 @@ export function startExecution(client: CopyContext['client'], opts: ExecuteOptio
   const tasks: Task[] = [];
   const results: TaskResult[] = [];
   const firstPass: Promise<void>[] = [];
+  const reported = new Set<number>();
+  const report = (i: number) => {
+    if (reported.has(i)) return;
+    reported.add(i);
+    opts.emit({ type: 'task-finished', result: results[i]! });
+  };
+  let lastFailureAt = 0;
   const attempt = (i: number, pass: number) =>
     images(async () => {
       const result = await runTask(tasks[i]!, pass + 1, ctx, opts);
       results[i] = result;
-      if (pass === opts.retries || !willRetry(result, opts)) opts.emit({ type: 'task-finished', result });
+      if (result.status === 'failed') lastFailureAt = performance.now();
+      if (pass === opts.retries || !willRetry(result, opts)) report(i);
     });
 
   return {
@@ -85,10 +93,19 @@ export function startExecution(client: CopyContext['client'], opts: ExecuteOptio
     async finish() {
       await Promise.all(firstPass);
       const retryable = () => tasks.flatMap((_, i) => (willRetry(results[i]!, opts) ? [i] : []));
+      const policy = opts.retry ?? DEFAULT_RETRY;
       for (let pass = 1, pending = retryable(); pass <= opts.retries && pending.length > 0; pass++) {
+        // Not straight back at a registry that has just failed: a pass starts a backoff after the last
+        // failure it retries (at once where the first pass ran on long after it).
+        const backoff = Math.min(policy.minDelayMs * 2 ** pass, policy.maxDelayMs);
+        const wait = lastFailureAt + backoff - performance.now();
+        if (wait > 0) await pause(wait, { stop: opts.stop });
+        pending = pending.filter((i) => willRetry(results[i]!, opts));
         await Promise.all(pending.map((i) => attempt(i, pass)));
         pending = retryable();
       }
+      // Failed, and then not tried again after all (the run was stopped): reported all the same, once.
+      for (let i = 0; i < results.length; i++) report(i);
       return results;
     },
   };

@@ -60,7 +60,10 @@ export function withRetry<T>(
 }
 
 /** Waits `ms`; ends early and quietly once `stop` fires, and with an abort error once `signal` does. */
-async function pause(ms: number, { signal, stop }: Pick<RetryControl, 'signal' | 'stop'>): Promise<void> {
+export async function pause(
+  ms: number,
+  { signal, stop }: Pick<RetryControl, 'signal' | 'stop'>,
+): Promise<void> {
   const either = [signal, stop].filter((s) => s !== undefined);
   try {
     await sleep(ms, undefined, either.length === 0 ? {} : { signal: AbortSignal.any(either) });

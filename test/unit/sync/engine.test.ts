@@ -255,4 +255,57 @@ describe('sync', () => {
     ).rejects.toThrow('log write failed');
     expect(bListed).toBe(true);
   });
+
+  describe('a pass over failed tags', () => {
+    const RETRY = { retries: 0, minDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 1000 };
+    const up = head('1');
+
+    it('starts a backoff after the failure it retries, not straight back at the registry', async () => {
+      const calls: number[] = [];
+      const stores = client({
+        'src/a': {
+          listTags: async () => ['1'],
+          headManifest: async () => {
+            calls.push(performance.now());
+            if (calls.length === 1) throw new RegistryError('unavailable', { status: 503 });
+            return up;
+          },
+        },
+        'mirror/a': { headManifest: async () => up },
+      });
+      const report = await sync([allTags('q.io/src/a', 'r.io/mirror/a')], stores, {
+        ...options([], 1),
+        retry: RETRY,
+      });
+      expect(report.results).toMatchObject([{ status: 'skipped', attempts: 2 }]);
+      // The first pass's backoff: minDelayMs × 2 (a timer may fire a millisecond early).
+      expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(195);
+    });
+
+    it('is not made once the run is stopped meanwhile, and the failed tag is still reported', async () => {
+      const stop = new AbortController();
+      const events: SyncEvent[] = [];
+      let heads = 0;
+      const stores = client({
+        'src/a': {
+          listTags: async () => ['1'],
+          headManifest: async () => {
+            heads++;
+            setTimeout(() => stop.abort(), 20);
+            throw new RegistryError('unavailable', { status: 503 });
+          },
+        },
+        'mirror/a': { headManifest: async () => up },
+      });
+      const report = await sync([allTags('q.io/src/a', 'r.io/mirror/a')], stores, {
+        ...options(events, 2),
+        retry: RETRY,
+        stop: stop.signal,
+      });
+      expect(heads).toBe(1);
+      expect(report.results).toMatchObject([{ status: 'failed', attempts: 1 }]);
+      const finished = events.flatMap((e) => (e.type === 'task-finished' ? [e.result] : []));
+      expect(finished).toMatchObject([{ status: 'failed', destination: 'r.io/mirror/a:1' }]);
+    });
+  });
 });
