@@ -239,7 +239,11 @@ describe('the GitHub Action', () => {
         },
         { workspace: ws, env, onSpawn: (p) => (pid = p) },
       );
-      await new Promise((r) => setTimeout(r, 1500));
+      // The signal goes once the first copy is under way (its blob held by the proxy), however long
+      // the action took to start on a busy machine.
+      for (let waited = 0; slow.counts.stalled === 0 && waited < 30_000; waited += 20)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(slow.counts.stalled).toBeGreaterThan(0);
       process.kill(pid, 'SIGINT');
       const run = await running;
       expect(run.stdout).toContain('SIGINT received');
