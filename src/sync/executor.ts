@@ -43,9 +43,10 @@ export interface Execution {
 
 export function startExecution(client: CopyContext['client'], opts: ExecuteOptions): Execution {
   const images = pLimit(opts.concurrency);
+  const policy = opts.retry ?? DEFAULT_RETRY;
   const blobs = new BlobCopier({
     limit: pLimit(opts.blobConcurrency),
-    retry: opts.retry ?? DEFAULT_RETRY,
+    retry: policy,
     onBytes: (bytes) => opts.emit({ type: 'bytes', bytes }),
     onRetry: (what, error, retriesLeft) => opts.emit({ type: 'retry', what, error, retriesLeft }),
     ...(opts.stop !== undefined && { stop: opts.stop }),
@@ -72,12 +73,18 @@ export function startExecution(client: CopyContext['client'], opts: ExecuteOptio
     reported.add(i);
     opts.emit({ type: 'task-finished', result: results[i]! });
   };
-  let lastFailureAt = 0;
+  /** When the last failure another pass will retry came, and until when a registry asked for quiet. */
+  let lastRetryableAt = 0;
+  let quietUntil = 0;
   const attempt = (i: number, pass: number) =>
     images(async () => {
       const result = await runTask(tasks[i]!, pass + 1, ctx, opts);
       results[i] = result;
-      if (result.status === 'failed') lastFailureAt = performance.now();
+      if (willRetry(result, opts)) {
+        lastRetryableAt = performance.now();
+        const asked = result.error instanceof RegistryError ? (result.error.retryAfterMs ?? 0) : 0;
+        quietUntil = Math.max(quietUntil, lastRetryableAt + Math.min(asked, policy.maxRetryAfterMs));
+      }
       if (pass === opts.retries || !willRetry(result, opts)) report(i);
     });
 
@@ -93,12 +100,12 @@ export function startExecution(client: CopyContext['client'], opts: ExecuteOptio
     async finish() {
       await Promise.all(firstPass);
       const retryable = () => tasks.flatMap((_, i) => (willRetry(results[i]!, opts) ? [i] : []));
-      const policy = opts.retry ?? DEFAULT_RETRY;
       for (let pass = 1, pending = retryable(); pass <= opts.retries && pending.length > 0; pass++) {
         // Not straight back at a registry that has just failed: a pass starts a backoff after the last
-        // failure it retries (at once where the first pass ran on long after it).
+        // failure it retries (at once where the first pass ran on long after it), and not before a
+        // Retry-After it was given has passed.
         const backoff = Math.min(policy.minDelayMs * 2 ** pass, policy.maxDelayMs);
-        const wait = lastFailureAt + backoff - performance.now();
+        const wait = Math.max(lastRetryableAt + backoff, quietUntil) - performance.now();
         if (wait > 0) await pause(wait, { stop: opts.stop });
         pending = pending.filter((i) => willRetry(results[i]!, opts));
         await Promise.all(pending.map((i) => attempt(i, pass)));

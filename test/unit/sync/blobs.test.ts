@@ -184,6 +184,33 @@ describe('BlobCopier', () => {
     expect(counted()).toBe(10);
   });
 
+  it('reports a download that fails before the upload reads it as the source failing, not as a crash', async () => {
+    const failing = blob('never sent');
+    const src1: ImageStore = {
+      ...refusing('src.example', 'lib/app'),
+      getBlob: async () => {
+        const body = new Readable({ read() {} });
+        setImmediate(() => body.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })));
+        return { body, size: failing.bytes.length };
+      },
+    };
+    const dst: ImageStore = {
+      ...refusing('dest.example', 'mirror/app'),
+      headBlob: async () => undefined,
+      startUpload: async () => new URL('https://dest.example/upload/1'),
+      putUpload: async (_location, _digest, _size, body) => {
+        // The upload reads only once it has a token; the download has failed by then.
+        await new Promise((r) => setTimeout(r, 20));
+        for await (const _ of body) {
+          // drain
+        }
+      },
+    };
+    await expect(copier().copy(failing.desc, src1, dst)).rejects.toThrow(
+      `GET src.example/lib/app blob ${failing.desc.digest} failed: connection reset`,
+    );
+  });
+
   it('takes back no more than it counted when a source sends more than the declared size', async () => {
     const declared = blob('xxxx');
     const src1: ImageStore = {

@@ -282,6 +282,28 @@ describe('sync', () => {
       expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(195);
     });
 
+    it("waits out a registry's Retry-After when it is longer than the backoff", async () => {
+      const calls: number[] = [];
+      const stores = client({
+        'src/a': {
+          listTags: async () => ['1'],
+          headManifest: async () => {
+            calls.push(performance.now());
+            if (calls.length === 1)
+              throw new RegistryError('too many requests', { status: 429, retryAfterMs: 400 });
+            return up;
+          },
+        },
+        'mirror/a': { headManifest: async () => up },
+      });
+      const report = await sync([allTags('q.io/src/a', 'r.io/mirror/a')], stores, {
+        ...options([], 1),
+        retry: RETRY,
+      });
+      expect(report.results).toMatchObject([{ status: 'skipped', attempts: 2 }]);
+      expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(395);
+    });
+
     it('is not made once the run is stopped meanwhile, and the failed tag is still reported', async () => {
       const stop = new AbortController();
       const events: SyncEvent[] = [];
