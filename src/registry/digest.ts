@@ -47,6 +47,10 @@ export class VerifiedBlob extends Readable {
       this.destroy(err);
     });
     source.pause();
+    // Its errors are kept on it (`failure`, `sourceFailure`) and reach a consumer through the
+    // consumer's own listener; one that comes before there is a consumer (an upload still fetching
+    // its token, say) must not end the process as an uncaught error.
+    this.on('error', () => undefined);
   }
 
   get bytes(): number {

@@ -116,10 +116,6 @@ export class BlobCopier {
       readBuffers.received(n);
       this.#opts.onBytes?.(n);
     });
-    // Its errors are kept on it (`failure`, `sourceFailure`) and reach the upload through undici's own
-    // listener; a download that fails before the upload has one (while it fetches a token, say) must
-    // not end the process as an uncaught error.
-    verified.on('error', () => undefined);
     try {
       if (this.#patchOnly.has(dst.repo.registry)) await dst.patchUpload(location, desc.digest, verified);
       else await dst.putUpload(location, desc.digest, desc.size, verified);

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { RegistryError } from '../registry/errors.ts';
 import { formatReference, type Repository } from '../registry/reference.ts';
-import { DEFAULT_RETRY, pause, type RetryPolicy } from '../registry/transport/retry.ts';
+import { DEFAULT_RETRY, pause, type RetryPolicy, retryAfterMs } from '../registry/transport/retry.ts';
 import { BlobCopier } from './blobs.ts';
 import { type CopyContext, copyImage } from './copy.ts';
 import { QuotaDeferral } from './quota.ts';
@@ -80,12 +80,12 @@ export function startExecution(client: CopyContext['client'], opts: ExecuteOptio
     images(async () => {
       const result = await runTask(tasks[i]!, pass + 1, ctx, opts);
       results[i] = result;
-      if (willRetry(result, opts)) {
+      const again = willRetry(result, opts);
+      if (again) {
         lastRetryableAt = performance.now();
-        const asked = result.error instanceof RegistryError ? (result.error.retryAfterMs ?? 0) : 0;
-        quietUntil = Math.max(quietUntil, lastRetryableAt + Math.min(asked, policy.maxRetryAfterMs));
+        quietUntil = Math.max(quietUntil, lastRetryableAt + retryAfterMs(result.error, policy));
       }
-      if (pass === opts.retries || !willRetry(result, opts)) report(i);
+      if (pass === opts.retries || !again) report(i);
     });
 
   return {

@@ -50,13 +50,18 @@ export function withRetry<T>(
       if (retriesLeft === 0 || !isTemporary(error) || stop?.aborted) return;
       onRetry?.(error, retriesLeft);
       const backoff = policy.minDelayMs * 2 ** (attemptNumber - 1) * (1 + Math.random());
-      const asked = error instanceof RegistryError ? (error.retryAfterMs ?? 0) : 0;
-      await pause(Math.max(Math.min(backoff, policy.maxDelayMs), Math.min(asked, policy.maxRetryAfterMs)), {
+      await pause(Math.max(Math.min(backoff, policy.maxDelayMs), retryAfterMs(error, policy)), {
         signal,
         stop,
       });
     },
   });
+}
+
+/** How long the server asked to be left alone after `error` (Retry-After), as far as `policy` honours it. */
+export function retryAfterMs(error: unknown, policy: RetryPolicy): number {
+  const asked = error instanceof RegistryError ? (error.retryAfterMs ?? 0) : 0;
+  return Math.min(asked, policy.maxRetryAfterMs);
 }
 
 /** Waits `ms`; ends early and quietly once `stop` fires, and with an abort error once `signal` does. */

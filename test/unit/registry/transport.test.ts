@@ -243,12 +243,14 @@ describe('Transport', () => {
     const refused = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     const tagsOf = (t: Transport) =>
       t.request({ method: 'GET', path: '/v2/a/tags/list', scopes: [], expect: [200] });
+    /** The HEAD version check on 127.0.0.1:5000, in plain HTTP or over TLS. */
+    const versionCheck = (scheme: 'http' | 'https') =>
+      agent.get(`${scheme}://127.0.0.1:5000`).intercept({ path: '/v2/', method: 'HEAD' });
 
     it('asks in plain HTTP first, and not over TLS when plain is answered', async () => {
-      const tls = agent.get('https://127.0.0.1:5000');
       const plain = agent.get('http://127.0.0.1:5000');
-      tls.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
-      plain.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+      versionCheck('https').reply(200, '');
+      versionCheck('http').reply(200, '');
       plain.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: ['1'] });
       expect(await (await tagsOf(transport('127.0.0.1:5000'))).body.json()).toEqual({ tags: ['1'] });
       const left = agent.pendingInterceptors();
@@ -259,11 +261,8 @@ describe('Transport', () => {
 
     it("goes over TLS when the plain answer is a TLS port's 400", async () => {
       const tls = agent.get('https://127.0.0.1:5000');
-      agent
-        .get('http://127.0.0.1:5000')
-        .intercept({ path: '/v2/', method: 'HEAD' })
-        .reply(400, 'Client sent an HTTP request to an HTTPS server.');
-      tls.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+      versionCheck('http').reply(400, 'Client sent an HTTP request to an HTTPS server.');
+      versionCheck('https').reply(200, '');
       tls.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: ['2'] });
       expect(await (await tagsOf(transport('127.0.0.1:5000'))).body.json()).toEqual({ tags: ['2'] });
       agent.assertNoPendingInterceptors();
@@ -271,11 +270,8 @@ describe('Transport', () => {
 
     it('keeps a plain 400 when TLS is not spoken either, and asks again with GET', async () => {
       const plain = agent.get('http://127.0.0.1:5000');
-      plain.intercept({ path: '/v2/', method: 'HEAD' }).reply(400, '');
-      agent
-        .get('https://127.0.0.1:5000')
-        .intercept({ path: '/v2/', method: 'HEAD' })
-        .replyWithError(refused());
+      versionCheck('http').reply(400, '');
+      versionCheck('https').replyWithError(refused());
       plain.intercept({ path: '/v2/', method: 'GET' }).reply(200, '{}');
       plain.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: ['3'] });
       expect(await (await tagsOf(transport('127.0.0.1:5000'))).body.json()).toEqual({ tags: ['3'] });
@@ -283,14 +279,8 @@ describe('Transport', () => {
     });
 
     it('reports the plain attempt when neither scheme connects', async () => {
-      agent
-        .get('http://127.0.0.1:5000')
-        .intercept({ path: '/v2/', method: 'HEAD' })
-        .replyWithError(refused())
-        .times(4);
-      agent
-        .get('https://127.0.0.1:5000')
-        .intercept({ path: '/v2/', method: 'HEAD' })
+      versionCheck('http').replyWithError(refused()).times(4);
+      versionCheck('https')
         .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
         .times(4);
       const err = await tagsOf(transport('127.0.0.1:5000')).catch((e: unknown) => e);
@@ -301,27 +291,18 @@ describe('Transport', () => {
 
     it("goes over TLS when the plain answer is a web server's, not a registry's (a redirect)", async () => {
       const tls = agent.get('https://127.0.0.1:5000');
-      agent
-        .get('http://127.0.0.1:5000')
-        .intercept({ path: '/v2/', method: 'HEAD' })
-        .reply(301, '', { headers: { location: 'https://127.0.0.1:5000/v2/' } });
-      tls.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+      versionCheck('http').reply(301, '', { headers: { location: 'https://127.0.0.1:5000/v2/' } });
+      versionCheck('https').reply(200, '');
       tls.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: ['5'] });
       expect(await (await tagsOf(transport('127.0.0.1:5000'))).body.json()).toEqual({ tags: ['5'] });
       agent.assertNoPendingInterceptors();
     });
 
     it("reports a certificate problem over TLS, not the TLS port's plain 400", async () => {
-      agent
-        .get('http://127.0.0.1:5000')
-        .intercept({ path: '/v2/', method: 'HEAD' })
-        .reply(400, 'plain to TLS');
-      agent
-        .get('https://127.0.0.1:5000')
-        .intercept({ path: '/v2/', method: 'HEAD' })
-        .replyWithError(
-          Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
-        );
+      versionCheck('http').reply(400, 'plain to TLS');
+      versionCheck('https').replyWithError(
+        Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+      );
       const err = await tagsOf(transport('127.0.0.1:5000')).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TlsError);
       expect((err as Error).message).toContain('is not trusted');
@@ -339,8 +320,8 @@ describe('Transport', () => {
 
     it('asks over TLS first when the registry has a CA of its own', async () => {
       const tls = agent.get('https://127.0.0.1:5000');
-      agent.get('http://127.0.0.1:5000').intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
-      tls.intercept({ path: '/v2/', method: 'HEAD' }).reply(200, '');
+      versionCheck('http').reply(200, '');
+      versionCheck('https').reply(200, '');
       tls.intercept({ path: '/v2/a/tags/list', method: 'GET' }).reply(200, { tags: ['4'] });
       const t = transport('127.0.0.1:5000', { tls: { ca: '/not/read/with/a/mock/agent.pem' } });
       expect(await (await tagsOf(t)).body.json()).toEqual({ tags: ['4'] });
