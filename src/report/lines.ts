@@ -1,4 +1,4 @@
-import { formatReference } from '../registry/reference.ts';
+import { formatReference, formatRepository } from '../registry/reference.ts';
 import type { SyncEvent, TaskResult } from '../sync/types.ts';
 import { explain } from './explain.ts';
 import { formatBytes, formatDuration, shortDigest } from './format.ts';
@@ -24,7 +24,12 @@ export function describeResult(r: TaskResult): string {
 
 /** The warning for an index a platform filter rewrote (its digest is no longer the source's). */
 export function describeFiltered(e: Extract<SyncEvent, { type: 'index-filtered' }>): string {
-  return `platform filter: ${formatReference(e.task.destination)} gets a new index ${e.to}, not the source's ${e.from}`;
+  // Untagged, the destination is addressed by the new index's digest: the repository is its name.
+  const dest =
+    e.task.destination.tag === undefined
+      ? formatRepository(e.task.destination)
+      : formatReference(e.task.destination);
+  return `platform filter: ${dest} gets a new index ${e.to}, not the source's ${e.from}`;
 }
 
 /** A retry, in one line: what failed, why, and how many tries are left. */

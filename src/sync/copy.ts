@@ -35,7 +35,10 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   const dst = ctx.client.repository(task.destination, ctx.dryRun ? 'pull' : 'push', ctx.signal);
   const srcRef = task.source.digest ?? task.source.tag ?? 'latest';
   const platforms = task.platforms ?? [];
-  const named = task.destination.tag ?? task.destination.digest;
+  const tag = task.destination.tag;
+  // Untagged, a destination is addressed by digest: the pinned source's, asked for up front, and —
+  // once a platform filter has made a new index — that index's own.
+  const named = tag ?? task.destination.digest;
   // Both sides at once where the destination reference is known: a no-op image is one round trip, not two.
   const [srcHead, dstHead] = await Promise.allSettled([
     src.headManifest(srcRef),
@@ -89,7 +92,10 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
     children = filtered.kept;
     // Docker's manifest lists carry no record of their filtering: their comparison comes only now.
     // An untagged destination is addressed by digest, and the filtered index has its own.
-    const existing = named === undefined && !ctx.force ? await dst.headManifest(target.digest) : current;
+    const existing =
+      ctx.force || tag !== undefined || target.digest === named
+        ? current
+        : await dst.headManifest(target.digest);
     if (!ctx.force && existing?.digest === target.digest) {
       return withReferrers({ status: 'skipped', ...outcomeDigests(target, raw), bytes: 0 });
     }
@@ -99,7 +105,7 @@ export async function copyImage(task: Task, ctx: CopyContext): Promise<CopyOutco
   if (ctx.dryRun) return withReferrers({ status: 'planned', ...outcomeDigests(target, raw), bytes: 0 });
 
   // Another tag of this run may be copying the same image to this repository: one copy, then each tag.
-  const ref = named ?? target.digest;
+  const ref = tag ?? target.digest;
   const bytes = await copyOnceThenPut(
     ctx,
     dst,

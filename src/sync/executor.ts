@@ -134,7 +134,13 @@ async function runTask(
   const elapsed = () => Math.round(performance.now() - started);
   try {
     const outcome = await copyImage(task, ctx);
-    return { ...names(task), ...outcome, durationMs: elapsed(), attempts: attempt, origin: task.origin };
+    return {
+      ...names(task, outcome.digest),
+      ...outcome,
+      durationMs: elapsed(),
+      attempts: attempt,
+      origin: task.origin,
+    };
   } catch (error) {
     if (error instanceof QuotaDeferral)
       return { ...failure(task, error, elapsed(), attempt), status: 'deferred' };
@@ -142,8 +148,16 @@ async function runTask(
   }
 }
 
-function names(task: Task): { source: string; destination: string } {
-  return { source: formatReference(task.source), destination: formatReference(task.destination) };
+/**
+ * An untagged destination is named by the digest it got: the source's, or the one a platform filter
+ * gave the new index (`written`, once copied).
+ */
+function names(task: Task, written?: string): { source: string; destination: string } {
+  const destination =
+    task.destination.tag === undefined && written !== undefined
+      ? { ...task.destination, digest: written }
+      : task.destination;
+  return { source: formatReference(task.source), destination: formatReference(destination) };
 }
 
 function failure(task: Task, error: unknown, durationMs: number, attempts: number): TaskResult {

@@ -287,6 +287,36 @@ describe('image-sync CLI', () => {
     expect(await atDest('platforms/all:2.0')).toBe(images.multi!.digest);
   });
 
+  it('puts a filtered index from a pinned source into an untagged destination under its own digest, and finds it there again', async () => {
+    const dir = await workspace({
+      'config.yaml': [
+        'auth:',
+        tokenAuth(),
+        'images:',
+        `  - source: ${anon.host}/lib/multi@${images.multi!.digest}`,
+        `    destination: ${token.host}/platforms/pinned`,
+        '    platforms: linux/amd64',
+        '',
+      ].join('\n'),
+    });
+    const args = ['--config', 'config.yaml', '--report', 'report.json'];
+    const first = await runCli(args, { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    const r = await report(dir);
+    const filtered = r.results[0]?.digest;
+    expect(r.results[0]).toMatchObject({ status: 'synced', sourceDigest: images.multi!.digest });
+    expect(filtered).not.toBe(images.multi!.digest);
+    expect(r.results[0]?.destination).toBe(`${token.host}/platforms/pinned@${filtered}`);
+    expect(await atDest(`platforms/pinned@${filtered}`)).toBe(filtered);
+    expect(first.stderr).toContain(
+      `platform filter: ${token.host}/platforms/pinned gets a new index ${filtered}`,
+    );
+
+    const again = await runCli(args, { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect((await report(dir)).results[0]).toMatchObject({ status: 'skipped', digest: filtered });
+  });
+
   describe('a second run', () => {
     let proxy: FaultProxy;
     beforeAll(async () => {

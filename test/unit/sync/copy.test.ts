@@ -147,4 +147,37 @@ describe('copyImage with a platform filter', () => {
     expect(written).toBe(outcome.digest);
     expect(written).not.toBe(index.digest);
   });
+
+  it('puts the filtered index of a pinned source under its own digest where the destination has no tag, and finds it there', async () => {
+    const pinned: Task = {
+      ...task,
+      source: { registry: 'src.example', repository: 'lib/app', digest: index.digest },
+      destination: { registry: 'dst.example', repository: 'mirror/app', digest: index.digest },
+      platforms: [{ os: 'linux', architecture: 'amd64' }],
+    };
+    const src: ImageStore = {
+      ...refusing('src.example', 'lib/app'),
+      headManifest: async () => ({ digest: index.digest, mediaType: index.mediaType, size: bytes.length }),
+      getManifest: async () => index,
+    };
+    const held = new Set([amd64.digest]);
+    const put: string[] = [];
+    const dst: ImageStore = {
+      ...refusing('dst.example', 'mirror/app'),
+      headManifest: async (ref) =>
+        held.has(ref) ? { digest: ref, mediaType: index.mediaType, size: 1 } : undefined,
+      putManifest: async (ref, manifest) => {
+        // A registry refuses a manifest put under another digest than its own (DIGEST_INVALID).
+        if (ref !== manifest.digest) throw new RegistryError('DIGEST_INVALID', { status: 400 });
+        held.add(ref);
+        put.push(ref);
+        return { subjectIndexed: false };
+      },
+    };
+    const first = await copyImage(pinned, context(src, dst));
+    expect(first).toMatchObject({ status: 'synced', sourceDigest: index.digest });
+    expect(put).toEqual([first.digest]);
+    const again = await copyImage(pinned, context(src, dst));
+    expect(again).toMatchObject({ status: 'skipped', digest: first.digest, sourceDigest: index.digest });
+  });
 });
